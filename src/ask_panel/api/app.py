@@ -1,0 +1,59 @@
+"""The application factory: builds the FastAPI app around a Container."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ask_panel import __version__
+from ask_panel.api import errors
+from ask_panel.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from ask_panel.api.routes import agents, health, panels, streams
+from ask_panel.bootstrap import Container
+from ask_panel.config import Settings
+
+DESCRIPTION = """AI expert panels: a panel of expert personas discusses a question in rounds under a
+panel type (structured, open, socratic, adversarial, delphi); the service measures consensus,
+synthesizes a recommendation and streams the discussion live (SSE and WebSocket).
+
+Every `/api/v1` call names its tenant in `X-Tenant-ID` and carries `Authorization: Bearer <JWT>`.
+Errors are `application/problem+json` (RFC 9457)."""
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    settings = settings or (container.settings if container else Settings())
+    owned = container is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        current = container or Container(settings)
+        app.state.container = current
+        await current.start()
+        try:
+            yield
+        finally:
+            if owned:
+                await current.stop()
+
+    app = FastAPI(
+        title="Ask Panel",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "panels", "description": "Create, read, list, execute and cancel panels"},
+            {"name": "streaming", "description": "Live events over SSE and WebSocket"},
+            {"name": "agents", "description": "The expert registry"},
+            {"name": "health", "description": "Probes"},
+        ],
+    )
+    if container is not None:
+        app.state.container = container
+    errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    for module in (health, panels, streams, agents):
+        app.include_router(module.router)
+    return app

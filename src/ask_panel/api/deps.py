@@ -1,0 +1,84 @@
+"""FastAPI dependencies: the container's services and the authenticated tenant, as Annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from starlette.requests import HTTPConnection
+
+from ask_panel.api.errors import BadRequest, Forbidden, Unauthorized
+from ask_panel.application.agents import AgentService
+from ask_panel.application.panels import PanelService
+from ask_panel.application.streams import StreamService
+from ask_panel.application.tickets import TicketService
+from ask_panel.bootstrap import Container
+from ask_panel.domain.errors import InvalidInput
+from ask_panel.domain.ids import TenantId
+from ask_panel.domain.tenancy import TenantContext
+
+
+def container_of(connection: HTTPConnection) -> Container:
+    container: Container = connection.app.state.container
+    return container
+
+
+def _parse_tenant(value: str | None) -> TenantId:
+    if not value:
+        raise BadRequest("The X-Tenant-ID header is required")
+    try:
+        return TenantId.from_string(value)
+    except InvalidInput:
+        raise BadRequest("X-Tenant-ID must be a UUID") from None
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthorized("A bearer token is required")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+async def authenticate(connection: HTTPConnection, tenant_header: str | None, authorization: str | None) -> TenantId:
+    """The tenant of a request: X-Tenant-ID, checked against the bearer token's grants."""
+    tenant = _parse_tenant(tenant_header)
+    container = container_of(connection)
+    if container.verifier is not None:
+        principal = await container.verifier.verify(_bearer(authorization))
+        if not principal.may_act_for(tenant):
+            raise Forbidden("The token does not grant access to this tenant")
+    TenantContext.set(tenant)
+    return tenant
+
+
+async def current_tenant(
+    request: Request,
+    x_tenant_id: Annotated[str | None, Header(alias="X-Tenant-ID", description="The tenant, a UUID")] = None,
+    authorization: Annotated[str | None, Header(description="Bearer <JWT>")] = None,
+) -> TenantId:
+    return await authenticate(request, x_tenant_id, authorization)
+
+
+def panel_service(request: Request) -> PanelService:
+    return container_of(request).panels
+
+
+def agent_service(request: Request) -> AgentService:
+    return container_of(request).agents
+
+
+def stream_service(connection: HTTPConnection) -> StreamService:
+    return container_of(connection).streams
+
+
+def ticket_service(connection: HTTPConnection) -> TicketService:
+    return container_of(connection).tickets
+
+
+Tenant = Annotated[TenantId, Depends(current_tenant)]
+Panels = Annotated[PanelService, Depends(panel_service)]
+Agents = Annotated[AgentService, Depends(agent_service)]
+Streams = Annotated[StreamService, Depends(stream_service)]
+Tickets = Annotated[TicketService, Depends(ticket_service)]

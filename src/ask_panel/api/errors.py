@@ -1,0 +1,125 @@
+"""The one mapping from exceptions to RFC 9457 problem+json responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ask_panel.domain import errors as domain
+from ask_panel.infrastructure.auth import InvalidToken
+from ask_panel.observability import current_request_id
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://ask-panel.dev/problems/"
+
+
+class BadRequest(domain.DomainError):
+    title = "Bad request"
+
+
+class Forbidden(domain.DomainError):
+    title = "Forbidden"
+
+
+class Unauthorized(domain.DomainError):
+    title = "Unauthorized"
+
+
+class PayloadTooLarge(domain.DomainError):
+    title = "Payload too large"
+
+
+# exception class -> (HTTP status, problem type slug); the most specific class wins.
+STATUS: dict[type[Exception], tuple[int, str]] = {
+    BadRequest: (400, "bad-request"),
+    Unauthorized: (401, "unauthorized"),
+    InvalidToken: (401, "unauthorized"),
+    domain.InvalidTicket: (401, "invalid-ticket"),
+    Forbidden: (403, "forbidden"),
+    domain.PanelNotFound: (404, "panel-not-found"),
+    domain.AgentNotFound: (404, "agent-not-found"),
+    domain.AgentAlreadyExists: (409, "agent-exists"),
+    domain.IllegalTransition: (409, "illegal-transition"),
+    domain.PanelConflict: (409, "panel-conflict"),
+    domain.IdempotencyConflict: (409, "idempotency-conflict"),
+    domain.StaleAttempt: (409, "stale-attempt"),
+    PayloadTooLarge: (413, "payload-too-large"),
+    domain.UnknownAgents: (422, "unknown-agents"),
+    domain.InvalidInput: (422, "invalid-input"),
+    domain.TooManyStreams: (429, "too-many-streams"),
+    domain.ProviderError: (502, "provider-error"),
+    domain.QuorumLost: (502, "quorum-lost"),
+}
+
+
+def status_of(exc: Exception) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500, "internal-error"
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ask-panel"'
+    if status == 429:
+        headers["Retry-After"] = "5"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_for(exc: Exception) -> JSONResponse:
+    status, slug = status_of(exc)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, domain.UnknownAgents):
+        extra["agent_ids"] = exc.agent_ids
+    if isinstance(exc, domain.DomainError):
+        return problem(status, slug, exc.title, exc.detail, **extra)
+    if isinstance(exc, InvalidToken):
+        return problem(status, slug, "Unauthorized", str(exc))
+    return problem(500, "internal-error", "Internal server error", "An unexpected error occurred.")
+
+
+def install(app: FastAPI) -> None:
+    async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+        return problem_for(exc)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+        return problem(422, "validation-error", "Request validation failed", detail, errors=errors)
+
+    async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem(exc.status_code, f"http-{exc.status_code}", str(exc.detail), str(exc.detail))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error(
+            "unhandled error on %s %s [request_id=%s]",
+            request.method,
+            request.url.path,
+            current_request_id(),
+            exc_info=exc,
+        )
+        return problem(500, "internal-error", "Internal server error", "An unexpected error occurred.")
+
+    app.add_exception_handler(domain.DomainError, on_domain_error)
+    app.add_exception_handler(InvalidToken, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,1 @@
+"""Route modules: panels, agents, streams, health."""

@@ -1,0 +1,32 @@
+"""Liveness and readiness probes (no tenant, no auth)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from ask_panel.api.deps import container_of
+from ask_panel.api.errors import problem
+from ask_panel.api.schemas import HealthResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", operation_id="healthz", response_model=HealthResponse)
+async def healthz() -> HealthResponse:
+    """The process is up."""
+    return HealthResponse(status="ok")
+
+
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    response_model=HealthResponse,
+    responses={503: {"description": "The database does not answer"}},
+)
+async def readyz(request: Request) -> object:
+    """The database answers."""
+    try:
+        await container_of(request).database.ping()
+    except Exception as exc:
+        return problem(503, "not-ready", "Not ready", f"database unavailable: {type(exc).__name__}")
+    return HealthResponse(status="ok")

@@ -1,0 +1,1 @@
+"""Use cases: create, list, execute, cancel and stream panels; ports that the adapters implement."""

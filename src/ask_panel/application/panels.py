@@ -1,0 +1,181 @@
+"""PanelService: the panel use cases (create, get, list, execute, cancel)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ask_panel.application.ports import AgentRepository, EventPublisher, PanelExecutor, PanelPage, UnitOfWorkFactory
+from ask_panel.domain.configuration import PanelConfiguration
+from ask_panel.domain.errors import (
+    IdempotencyConflict,
+    InvalidInput,
+    PanelConflict,
+    UnknownAgents,
+)
+from ask_panel.domain.experts import BUILTIN_BY_ID, BUILTIN_EXPERTS, MAX_MEMBERS, Expert, select_experts
+from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.panel import Member, Panel
+from ask_panel.domain.status import PanelStatus, PanelType
+
+MAX_LIST_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePanel:
+    query: str
+    panel_type: str
+    agent_ids: list[str] | None = None
+    configuration: Mapping[str, Any] | None = None
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        body = {
+            "query": self.query,
+            "panel_type": self.panel_type,
+            "agent_ids": self.agent_ids,
+            "configuration": dict(self.configuration or {}),
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    panel: Panel
+    replayed: bool
+
+
+def parse_panel_type(value: str) -> PanelType:
+    try:
+        return PanelType(value)
+    except ValueError:
+        raise InvalidInput(f"panel_type must be one of: {', '.join(t.value for t in PanelType)}") from None
+
+
+class PanelService:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        executor: PanelExecutor,
+        publisher: EventPublisher,
+        *,
+        max_query_chars: int,
+    ) -> None:
+        self._uow = uow_factory
+        self._executor = executor
+        self._publisher = publisher
+        self._max_query_chars = max_query_chars
+
+    async def create(self, tenant: TenantId, command: CreatePanel) -> Created:
+        query = command.query.strip()
+        if not query:
+            raise InvalidInput("query must not be empty")
+        if len(query) > self._max_query_chars:
+            raise InvalidInput(f"query must be at most {self._max_query_chars} characters")
+        panel_type = parse_panel_type(command.panel_type)
+        configuration = PanelConfiguration.parse(command.configuration)
+        fingerprint = command.fingerprint()
+        async with self._uow(tenant, write=True) as uow:
+            if command.idempotency_key:
+                found = await uow.panels.find_by_idempotency_key(command.idempotency_key)
+                if found is not None:
+                    panel, stored_fingerprint = found
+                    if stored_fingerprint != fingerprint:
+                        raise IdempotencyConflict("This Idempotency-Key was used with a different request body")
+                    return Created(panel, replayed=True)
+            experts, selection = await self._pick_experts(uow.agents, query, command.agent_ids)
+            if panel_type is PanelType.ADVERSARIAL and len(experts) < 2:
+                raise InvalidInput("An adversarial panel needs at least 2 experts")
+            panel = Panel.create(
+                tenant_id=tenant,
+                query=query,
+                panel_type=panel_type,
+                configuration=configuration,
+                members=[Member(e.agent_id, e.name, e.role) for e in experts],
+                selection=selection,
+            )
+            await uow.panels.add(panel, idempotency_key=command.idempotency_key, fingerprint=fingerprint)
+            await uow.commit()
+        return Created(panel, replayed=False)
+
+    async def _pick_experts(
+        self, agents: AgentRepository, query: str, agent_ids: list[str] | None
+    ) -> tuple[list[Expert], str]:
+        tenant_experts: list[Expert] = await agents.all()
+        if not agent_ids:
+            return select_experts(query, [*BUILTIN_EXPERTS, *tenant_experts]), "auto"
+        if len(agent_ids) > MAX_MEMBERS:
+            raise InvalidInput(f"At most {MAX_MEMBERS} agent ids")
+        if len(set(agent_ids)) != len(agent_ids):
+            raise InvalidInput("agent_ids must not repeat")
+        own = {e.agent_id: e for e in tenant_experts}
+        unknown = [a for a in agent_ids if a not in BUILTIN_BY_ID and a not in own]
+        if unknown:
+            raise UnknownAgents(unknown)
+        return [BUILTIN_BY_ID.get(a) or own[a] for a in agent_ids], "requested"
+
+    async def get(self, tenant: TenantId, panel_id: str) -> Panel:
+        async with self._uow(tenant) as uow:
+            return await uow.panels.get(_panel_id(panel_id))
+
+    async def list(
+        self,
+        tenant: TenantId,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        status: str | None = None,
+        panel_type: str | None = None,
+    ) -> PanelPage:
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidInput(f"limit must be from 1 to {MAX_LIST_LIMIT}")
+        if offset < 0:
+            raise InvalidInput("offset must not be negative")
+        status_filter = None
+        if status is not None:
+            try:
+                status_filter = PanelStatus(status)
+            except ValueError:
+                raise InvalidInput(f"status must be one of: {', '.join(s.value for s in PanelStatus)}") from None
+        type_filter = parse_panel_type(panel_type) if panel_type is not None else None
+        async with self._uow(tenant) as uow:
+            return await uow.panels.page(limit=limit, offset=offset, status=status_filter, panel_type=type_filter)
+
+    async def execute(self, tenant: TenantId, panel_id: str) -> Panel:
+        """Queue a draft panel and hand it to the executor; anything but a draft is a conflict."""
+        pid = _panel_id(panel_id)
+        async with self._uow(tenant, write=True) as uow:
+            panel = await uow.panels.get(pid, for_update=True)
+            if panel.status is not PanelStatus.DRAFT:
+                raise PanelConflict(f"Only a draft panel can be executed; this one is '{panel.status.value}'")
+            panel.queue()
+            await uow.panels.save(panel)
+            await uow.commit()
+        await self._executor.submit(tenant, pid)
+        return panel
+
+    async def cancel(self, tenant: TenantId, panel_id: str) -> Panel:
+        """Cancel a panel that has not ended: the status is written first, then the run is stopped."""
+        pid = _panel_id(panel_id)
+        async with self._uow(tenant, write=True) as uow:
+            panel = await uow.panels.get(pid, for_update=True)
+            if panel.status.is_terminal:
+                raise PanelConflict(f"The panel has already ended ('{panel.status.value}')")
+            panel.cancel()
+            stored = await uow.panels.save(panel, bump_attempt=True)
+            await uow.commit()
+        await self._executor.stop(pid)
+        await self._publisher.publish(pid, stored)
+        return panel
+
+
+def _panel_id(value: str) -> PanelId:
+    from ask_panel.domain.errors import PanelNotFound
+
+    try:
+        return PanelId.from_string(value)
+    except InvalidInput:
+        raise PanelNotFound(value) from None

@@ -1,0 +1,141 @@
+"""Ports: the interfaces the application needs from storage, fan-out, execution and language models."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from ask_panel.domain.events import StoredEvent
+from ask_panel.domain.experts import Expert
+from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamPart
+from ask_panel.domain.panel import Panel
+from ask_panel.domain.status import PanelStatus, PanelType
+
+
+@dataclass(frozen=True, slots=True)
+class PanelPage:
+    panels: list[Panel]
+    total: int
+
+
+class PanelRepository(Protocol):
+    """Panels of one tenant. Every method is scoped to the unit of work's tenant."""
+
+    async def add(self, panel: Panel, *, idempotency_key: str | None, fingerprint: str | None) -> None: ...
+
+    async def get(self, panel_id: PanelId, *, for_update: bool = False) -> Panel:
+        """The panel, or PanelNotFound (also for another tenant's panel)."""
+        ...
+
+    async def find_by_idempotency_key(self, key: str) -> tuple[Panel, str | None] | None: ...
+
+    async def page(
+        self, *, limit: int, offset: int, status: PanelStatus | None, panel_type: PanelType | None
+    ) -> PanelPage: ...
+
+    async def save(self, panel: Panel, *, bump_attempt: bool = False) -> list[StoredEvent]:
+        """Write the panel and append its pending events, fenced by `panel.attempt`.
+
+        Raises StaleAttempt when the stored attempt is no longer `panel.attempt`. With
+        `bump_attempt` the stored attempt becomes `panel.attempt + 1` (and so does the panel's).
+        """
+        ...
+
+
+class AgentRepository(Protocol):
+    async def all(self) -> list[Expert]: ...
+
+    async def get(self, agent_id: str) -> Expert | None: ...
+
+    async def add(self, expert: Expert) -> None: ...
+
+
+class EventLog(Protocol):
+    async def read(self, panel_id: PanelId, *, after: int, limit: int | None = None) -> list[StoredEvent]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    tenant_id: TenantId
+    panel_id: PanelId
+
+
+class TicketStore(Protocol):
+    async def add(self, digest: str, ticket: Ticket, expires_at: datetime) -> None: ...
+
+    async def consume(self, digest: str, now: datetime) -> Ticket | None:
+        """Use the ticket once: returns it if it exists, is unexpired and unused; else None."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def panels(self) -> PanelRepository: ...
+
+    @property
+    def agents(self) -> AgentRepository: ...
+
+    @property
+    def events(self) -> EventLog: ...
+
+    @property
+    def tickets(self) -> TicketStore: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, tenant: TenantId, *, write: bool = False) -> UnitOfWork: ...
+
+
+class RecoveryScanner(Protocol):
+    """System-wide, tenant-crossing reads used only to resume work after a restart."""
+
+    async def unfinished(self) -> list[tuple[TenantId, PanelId]]: ...
+
+
+class EventPublisher(Protocol):
+    """Wakes subscribers after a commit. Never the only copy of anything: the log is."""
+
+    async def publish(self, panel_id: PanelId, events: Sequence[StoredEvent]) -> None: ...
+
+    def publish_tokens(self, panel_id: PanelId, data: dict[str, object]) -> None: ...
+
+    def wants_tokens(self, panel_id: PanelId) -> bool: ...
+
+
+class PanelExecutor(Protocol):
+    """Runs queued panels: in this process, or handed to workers."""
+
+    async def submit(self, tenant: TenantId, panel_id: PanelId) -> None: ...
+
+    async def stop(self, panel_id: PanelId) -> None:
+        """Stop the panel's run if it runs here (its status is already terminal)."""
+        ...
+
+
+class LLMProvider(Protocol):
+    name: str
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str | None,
+        temperature: float | None,
+        json_schema: JsonSchema | None = None,
+    ) -> AsyncIterator[StreamPart]: ...
+
+
+class ProviderRegistry(Protocol):
+    def get(self, name: str | None) -> LLMProvider: ...

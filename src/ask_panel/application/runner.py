@@ -1,0 +1,175 @@
+"""Runs panels: claims a panel for a new attempt, drives its strategy, and ends it.
+
+`PanelRun.execute` runs one panel to its end (used by the in-process pool and by workers).
+`LocalPanelPool` is the in-process executor: bounded concurrency, cancellation of the run's task,
+and resumption of unfinished panels at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+
+from ask_panel.application.discussion import PanelDiscussion
+from ask_panel.application.ports import (
+    AgentRepository,
+    EventPublisher,
+    ProviderRegistry,
+    RecoveryScanner,
+    UnitOfWorkFactory,
+)
+from ask_panel.application.pricing import PriceTable
+from ask_panel.domain.errors import DomainError, PanelNotFound, StaleAttempt
+from ask_panel.domain.experts import BUILTIN_BY_ID, Expert
+from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.panel import Panel
+from ask_panel.domain.status import PanelStatus
+from ask_panel.domain.strategies import strategy_for
+from ask_panel.domain.tenancy import TenantContext
+
+log = logging.getLogger(__name__)
+
+
+async def resolve_experts(agents: AgentRepository, panel: Panel) -> dict[str, Expert]:
+    experts: dict[str, Expert] = {}
+    for member in panel.members:
+        expert = BUILTIN_BY_ID.get(member.agent_id) or await agents.get(member.agent_id)
+        experts[member.agent_id] = expert or Expert(
+            member.agent_id, member.agent_name, member.agent_role, (), "Answer from your field."
+        )
+    return experts
+
+
+class PanelRun:
+    """Everything needed to execute panels; one instance serves every run of a process."""
+
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        publisher: EventPublisher,
+        providers: ProviderRegistry,
+        prices: PriceTable,
+        default_model: str | None = None,
+    ) -> None:
+        self._uow = uow_factory
+        self._publisher = publisher
+        self._providers = providers
+        self._prices = prices
+        self._default_model = default_model
+
+    async def _claim(self, tenant: TenantId, panel_id: PanelId) -> tuple[Panel, dict[str, Expert]] | None:
+        """Take the panel for a new attempt (fencing out any older runner) and mark it started."""
+        async with self._uow(tenant, write=True) as uow:
+            try:
+                panel = await uow.panels.get(panel_id, for_update=True)
+            except PanelNotFound:
+                return None
+            if panel.status not in (PanelStatus.QUEUED, PanelStatus.IN_PROGRESS):
+                return None
+            if panel.status is PanelStatus.QUEUED:
+                panel.start()
+            experts = await resolve_experts(uow.agents, panel)
+            stored = await uow.panels.save(panel, bump_attempt=True)
+            await uow.commit()
+        await self._publisher.publish(panel_id, stored)
+        return panel, experts
+
+    async def execute(self, tenant: TenantId, panel_id: PanelId) -> PanelStatus | None:
+        """Run the panel to a terminal status; None when it was not ours to run (or no longer is)."""
+        with TenantContext.bound(tenant):
+            claimed = await self._claim(tenant, panel_id)
+            if claimed is None:
+                return None
+            panel, experts = claimed
+            discussion = PanelDiscussion(
+                panel,
+                experts=experts,
+                uow_factory=self._uow,
+                publisher=self._publisher,
+                providers=self._providers,
+                prices=self._prices,
+                default_model=self._default_model,
+            )
+            try:
+                recommendation = await strategy_for(panel.panel_type).run(discussion)
+                await discussion.commit(lambda: panel.complete(recommendation))
+            except StaleAttempt:
+                log.info("panel %s: attempt %d is stale, stopping", panel_id, panel.attempt)
+                return None
+            except DomainError as exc:
+                return await self._fail(discussion, panel, exc.detail)
+            except Exception:
+                log.exception("panel %s failed unexpectedly", panel_id)
+                return await self._fail(discussion, panel, "The panel stopped on an internal error.")
+            return panel.status
+
+    async def _fail(self, discussion: PanelDiscussion, panel: Panel, detail: str) -> PanelStatus | None:
+        try:
+            await discussion.commit(lambda: panel.fail(detail))
+        except StaleAttempt:
+            return None
+        return panel.status
+
+
+class LocalPanelPool:
+    """Runs panels as tasks of this process, at most `max_concurrent` at a time."""
+
+    def __init__(self, run: PanelRun, *, max_concurrent: int, recovery: RecoveryScanner | None = None) -> None:
+        self._run = run
+        self._semaphore = asyncio.Semaphore(max_concurrent)
+        self._tasks: dict[PanelId, asyncio.Task[None]] = {}
+        self._recovery = recovery
+        self._closing = False
+        self.on_finished: Callable[[PanelId, PanelStatus | None], None] | None = None
+
+    @property
+    def running(self) -> Mapping[PanelId, asyncio.Task[None]]:
+        return self._tasks
+
+    async def submit(self, tenant: TenantId, panel_id: PanelId) -> None:
+        if self._closing or panel_id in self._tasks:
+            return
+        task = asyncio.create_task(self._guarded(tenant, panel_id), name=f"panel-{panel_id}")
+        self._tasks[panel_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(panel_id, None))
+
+    async def _guarded(self, tenant: TenantId, panel_id: PanelId) -> None:
+        async with self._semaphore:
+            status: PanelStatus | None = None
+            try:
+                status = await self._run.execute(tenant, panel_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("panel %s: run crashed", panel_id)
+            finally:
+                if self.on_finished is not None:
+                    self.on_finished(panel_id, status)
+
+    async def stop(self, panel_id: PanelId) -> None:
+        task = self._tasks.get(panel_id)
+        if task is None or task is asyncio.current_task():
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    async def resume_unfinished(self) -> int:
+        """Resume panels left queued or in progress by an earlier process."""
+        if self._recovery is None:
+            return 0
+        found = await self._recovery.unfinished()
+        for tenant, panel_id in found:
+            await self.submit(tenant, panel_id)
+        if found:
+            log.info("resuming %d unfinished panels", len(found))
+        return len(found)
+
+    async def close(self) -> None:
+        """Stop every run without changing its status: the next start resumes them."""
+        self._closing = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,100 @@
+"""StreamService: a panel's events for one client, replayed from the log and then pushed live.
+
+Exactly-once by seq across the replay/live boundary: the subscriber is registered with the hub
+first, the log is read after, and live events at or below the last seq sent are dropped. A gap in
+the live sequence (a lost wake-up across processes) is filled from the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+
+from ask_panel.application.hub import EventHub, Subscriber
+from ask_panel.application.ports import UnitOfWorkFactory
+from ask_panel.application.wire import WireEvent
+from ask_panel.domain.errors import InvalidInput, PanelNotFound
+from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.panel import Panel
+
+
+def parse_panel_id(value: str) -> PanelId:
+    try:
+        return PanelId.from_string(value)
+    except InvalidInput:
+        raise PanelNotFound(value) from None
+
+
+@dataclass
+class PanelStream:
+    panel: Panel
+    subscriber: Subscriber
+    replay: list[WireEvent]
+    last_event_id: int
+    _hub: EventHub
+    _uow: UnitOfWorkFactory
+
+    async def batches(self) -> AsyncGenerator[list[WireEvent]]:
+        """Batches of events to send, in seq order; ends after a terminal event."""
+        try:
+            last = self.last_event_id
+            if self.replay:
+                yield self.replay
+                last = self.replay[-1].seq or last
+                if any(e.terminal for e in self.replay):
+                    return
+            if self.panel.status.is_terminal and not self.subscriber.closed:
+                # Everything up to the end was asked for and already sent (or skipped by the resume id).
+                return
+            while True:
+                batch = await self.subscriber.next()
+                if not batch:
+                    return
+                out: list[WireEvent] = []
+                for event in batch:
+                    if event.seq is None:
+                        out.append(event)
+                        continue
+                    if event.seq <= last:
+                        continue
+                    if event.seq > last + 1:
+                        out.extend(await self._fill(last, event.seq))
+                    out.append(event)
+                    last = event.seq
+                if out:
+                    yield out
+                    if any(e.terminal for e in out):
+                        return
+        finally:
+            self._hub.unsubscribe(self.subscriber)
+
+    async def _fill(self, after: int, before: int) -> list[WireEvent]:
+        async with self._uow(self.panel.tenant_id) as uow:
+            missing = await uow.events.read(self.panel.panel_id, after=after, limit=before - after - 1)
+        return [WireEvent.of(e) for e in missing]
+
+    def close(self) -> None:
+        self._hub.unsubscribe(self.subscriber)
+
+
+class StreamService:
+    def __init__(self, uow_factory: UnitOfWorkFactory, hub: EventHub) -> None:
+        self._uow = uow_factory
+        self._hub = hub
+
+    async def open(
+        self, tenant: TenantId, panel_id: str, *, last_event_id: int = 0, tokens: bool = False
+    ) -> PanelStream:
+        """Subscribe, then read the log after `last_event_id`. PanelNotFound or TooManyStreams."""
+        if last_event_id < 0:
+            raise InvalidInput("Last-Event-ID must be a non-negative integer")
+        pid = parse_panel_id(panel_id)
+        subscriber = self._hub.subscribe(pid, tenant, tokens=tokens)
+        try:
+            async with self._uow(tenant) as uow:
+                panel = await uow.panels.get(pid)
+                events = await uow.events.read(pid, after=last_event_id)
+        except BaseException:
+            self._hub.unsubscribe(subscriber)
+            raise
+        return PanelStream(panel, subscriber, [WireEvent.of(e) for e in events], last_event_id, self._hub, self._uow)

@@ -1,0 +1,1 @@
+"""The `ask-panel` command line: serve, migrate, token."""

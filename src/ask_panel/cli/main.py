@@ -1,0 +1,137 @@
+"""`ask-panel`: serve the API, apply migrations, mint development tokens."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from ask_panel.config import Settings
+
+log = logging.getLogger("ask_panel.cli")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def migrate(settings: Settings) -> None:
+    from ask_panel.infrastructure.db.migrate import upgrade
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from ask_panel.api.app import create_app
+    from ask_panel.bootstrap import Container
+
+    if settings.auth_mode == "none" and not is_loopback(args.host) and not args.insecure_allow_remote:
+        log.error(
+            "ASK_PANEL_AUTH_MODE=none serves without authentication: refusing to listen on %s. "
+            "Use 127.0.0.1, or pass --insecure-allow-remote.",
+            args.host,
+        )
+        return 2
+    if args.no_worker:
+        settings = settings.model_copy(update={"run_worker": False})
+    if not args.no_migrate and (make_url(settings.database_url).get_backend_name() == "sqlite" or args.migrate):
+        migrate(settings)
+    container = Container(settings)
+    app = create_app(container=container)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: object) -> None:
+            container.hub.close_all()  # open streams end now instead of holding the shutdown up
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        timeout_graceful_shutdown=10,
+        access_log=args.access_log,
+        lifespan="on",
+    )
+    server = Server(config)
+
+    import asyncio
+
+    async def main() -> None:
+        try:
+            await server.serve()  # the app's lifespan starts the container
+        finally:
+            await container.stop()
+
+    asyncio.run(main())
+    return 0
+
+
+def token(args: argparse.Namespace, settings: Settings) -> int:
+    from ask_panel.infrastructure.auth import mint_token
+
+    if not settings.jwt_secret:
+        log.error("ASK_PANEL_JWT_SECRET is not set")
+        return 2
+    print(
+        mint_token(
+            settings.jwt_secret, args.tenant, ttl_s=args.ttl, audience=settings.jwt_audience, issuer=settings.jwt_issuer
+        )
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="ask-panel", description="Ask Panel: AI expert panels.")
+    root.add_argument("--log-level", default="INFO")
+    commands = root.add_subparsers(dest="command", required=True)
+    s = commands.add_parser("serve", help="serve the HTTP API (and run panels in this process)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--no-worker", action="store_true", help="API only: do not execute panels here")
+    s.add_argument(
+        "--insecure-allow-remote", action="store_true", help="allow ASK_PANEL_AUTH_MODE=none on a non-loopback address"
+    )
+    s.add_argument("--migrate", action="store_true", help="apply migrations first (always done for SQLite)")
+    s.add_argument("--no-migrate", action="store_true", help="never apply migrations on start")
+    s.add_argument("--access-log", action="store_true")
+    commands.add_parser("migrate", help="apply the database migrations")
+    t = commands.add_parser("token", help="mint a development token with the configured secret")
+    t.add_argument("--tenant", action="append", required=True, help="tenant UUID (repeatable)")
+    t.add_argument("--ttl", type=int, default=3600)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ask_panel.observability import configure_logging
+
+    args = parser().parse_args(argv)
+    configure_logging(args.log_level.upper())
+    settings = Settings()
+    if args.command == "serve":
+        return serve(args, settings)
+    if args.command == "migrate":
+        migrate(settings)
+        log.info("database is at the latest revision")
+        return 0
+    return token(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Settings from environment variables prefixed ASK_PANEL_ (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{Path('data') / 'ask_panel.db'}"
+DEVELOPMENT_SECRET = "dev-secret-change-me-dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASK_PANEL_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(10, ge=0, le=200)
+    db_statement_timeout_ms: int = Field(30_000, ge=0)
+    redis_url: str | None = None
+
+    auth_mode: Literal["jwt", "none"] = "jwt"
+    jwt_secret: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwks_url: str | None = None
+
+    max_query_chars: int = Field(8000, ge=1, le=100_000)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+
+    llm_provider: Literal["simulated", "openai", "anthropic"] = "simulated"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    llm_timeout_s: float = Field(120.0, gt=0)
+    llm_max_attempts: int = Field(4, ge=1, le=10)
+    anthropic_base_url: str = "https://api.anthropic.com"
+    anthropic_api_key: str | None = None
+    anthropic_model: str = "claude-sonnet-4-5"
+    simulated_token_delay_ms: float = Field(8.0, ge=0)
+    simulated_fault_rate: float = Field(0.0, ge=0, le=1)
+    simulated_seed: int = 0
+
+    max_concurrent_panels: int = Field(64, ge=1)
+    run_worker: bool = True
+
+    sse_heartbeat_s: float = Field(15.0, gt=0)
+    sse_retry_ms: int = Field(2000, ge=0)
+    stream_send_timeout_s: float = Field(10.0, gt=0)
+    stream_buffer_events: int = Field(1024, ge=16)
+    max_streams: int = Field(10_000, ge=1)
+    max_streams_per_tenant: int = Field(1000, ge=1)
+    ticket_ttl_s: int = Field(60, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _secrets_outside_development(self) -> Settings:
+        if self.auth_mode == "jwt" and not (self.jwt_secret or self.jwks_url):
+            if self.environment == "production":
+                raise ValueError("ASK_PANEL_JWT_SECRET or ASK_PANEL_JWKS_URL is required in production")
+            self.jwt_secret = DEVELOPMENT_SECRET
+        if self.environment == "production" and self.jwt_secret == DEVELOPMENT_SECRET:
+            raise ValueError("the development JWT secret must not be used in production")
+        return self
+
+    @property
+    def default_model(self) -> str | None:
+        return self.llm_model if self.llm_provider == "openai" else None

@@ -1,0 +1,90 @@
+"""Domain exceptions: every error the service can raise on purpose, mapped to HTTP in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DomainError(Exception):
+    """Base of every deliberate error of the service."""
+
+    title = "Domain error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(DomainError):
+    title = "Invalid input"
+
+
+class PanelNotFound(DomainError):
+    title = "Panel not found"
+
+    def __init__(self, panel_id: object = None) -> None:
+        super().__init__("Panel not found")
+        self.panel_id = panel_id
+
+
+class AgentNotFound(DomainError):
+    title = "Agent not found"
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"Agent '{agent_id}' not found")
+        self.agent_id = agent_id
+
+
+class UnknownAgents(DomainError):
+    title = "Unknown agents"
+
+    def __init__(self, agent_ids: Sequence[str]) -> None:
+        super().__init__("Unknown agent ids: " + ", ".join(agent_ids))
+        self.agent_ids = list(agent_ids)
+
+
+class AgentAlreadyExists(DomainError):
+    title = "Agent already exists"
+
+
+class IllegalTransition(DomainError):
+    title = "Illegal status transition"
+
+
+class PanelConflict(DomainError):
+    """The panel is in a state where the requested operation cannot be done."""
+
+    title = "Conflict with the panel's state"
+
+
+class IdempotencyConflict(DomainError):
+    title = "Idempotency-Key reused"
+
+
+class StaleAttempt(DomainError):
+    """A runner tried to write for an attempt that is no longer the panel's current one."""
+
+    title = "Stale execution attempt"
+
+
+class TooManyStreams(DomainError):
+    title = "Too many streams"
+
+
+class InvalidTicket(DomainError):
+    title = "Invalid stream ticket"
+
+
+class ProviderError(DomainError):
+    """A language-model call failed. `retryable` says whether trying again may help."""
+
+    title = "Language model error"
+
+    def __init__(self, detail: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class QuorumLost(DomainError):
+    title = "Too few experts could take part"

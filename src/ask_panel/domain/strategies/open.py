@@ -1,0 +1,117 @@
+"""Open panel.
+
+Algorithm: the moderator frames the options, then repeatedly chooses the next speaker from the
+discussion so far, never the one who just spoke, up to a turn limit (`max_turns`, default
+`max_rounds` x members, at most `max_rounds` x members, at least one turn per member). When the
+turns left equal the members who have not spoken, the choice is limited to them, so everyone speaks
+at least once. Every `members` turns form a round; consensus is measured at each round's end and the
+panel stops early at the threshold once everyone has spoken. The moderator synthesizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ask_panel.domain.errors import InvalidInput
+from ask_panel.domain.panel import Recommendation
+from ask_panel.domain.strategies.base import (
+    MODERATOR,
+    Discussion,
+    expert_prompt,
+    frame_options,
+    measure,
+    order_for_round,
+    spoken,
+    stance_request,
+    synthesize,
+    system,
+    transcript,
+    user,
+)
+
+
+def turn_limit(max_rounds: int, members: int, max_turns: int | None) -> int:
+    if members <= 1:
+        return 1
+    ceiling = max_rounds * members
+    return max(members, min(max_turns or ceiling, ceiling))
+
+
+class OpenStrategy:
+    name = "open"
+
+    async def run(self, discussion: Discussion) -> Recommendation:
+        panel = discussion.panel
+        options = await frame_options(discussion)
+        n = len(panel.members)
+        limit = turn_limit(panel.configuration.max_rounds, n, panel.configuration.max_turns)
+        by_id = {m.agent_id: m for m in panel.members}
+        last: str | None = None
+        for t in range(limit):
+            number = t // n + 1
+            if t % n == 0:
+                await discussion.begin_round(number)
+            done = spoken(panel)
+            unspoken = [m.agent_id for m in order_for_round(panel, 1) if m.agent_id not in done]
+            pool = unspoken if len(unspoken) >= limit - t else [m.agent_id for m in order_for_round(panel, number)]
+            candidates = [a for a in pool if a != last] or [a for a in by_id if a != last] or list(by_id)
+            if len(candidates) == 1:
+                chosen = candidates[0]
+            else:
+                decision = await discussion.decide(
+                    f"t{t}:next",
+                    speaker=MODERATOR,
+                    prompt=[
+                        system(MODERATOR.system_prompt),
+                        user(
+                            f"Question: {panel.query}\nDiscussion so far:\n{transcript(panel)}\n\n"
+                            f"Choose who should speak next among: {', '.join(candidates)}. Prefer the "
+                            "expert whose field the discussion most needs now. Answer as JSON."
+                        ),
+                    ],
+                    schema={
+                        "title": "next_speaker",
+                        "type": "object",
+                        "properties": {
+                            "next_speaker": {"type": "string", "enum": candidates},
+                            "reason": {"type": "string"},
+                        },
+                        "required": ["next_speaker"],
+                        "additionalProperties": False,
+                    },
+                    parse=_speaker_parser(candidates),
+                )
+                chosen = decision["next_speaker"]
+            member = by_id[chosen]
+            peers = [a for a in sorted(spoken(panel)) if a != chosen]
+            await discussion.speak(
+                f"t{t}:{chosen}",
+                speaker=discussion.speaker(chosen),
+                round_number=number,
+                prompt=expert_prompt(
+                    discussion,
+                    member,
+                    f"Question: {panel.query}\nOptions: {'; '.join(options)}\n\nDiscussion so far:\n"
+                    f"{transcript(panel)}\n\nThe moderator gives you the floor. Add what your field brings.",
+                ),
+                stance=stance_request(options, peers=peers),
+            )
+            last = chosen
+            if t % n == n - 1 or t == limit - 1:
+                consensus = measure(panel, options)
+                await discussion.end_round(number, consensus)
+                everyone = len(spoken(panel)) == n
+                if everyone and consensus.level >= panel.configuration.consensus_threshold:
+                    break
+        return await synthesize(discussion)
+
+
+def _speaker_parser(candidates: list[str]) -> Any:
+    def parse(data: Mapping[str, Any]) -> dict[str, Any]:
+        chosen = data.get("next_speaker")
+        if chosen not in candidates:
+            raise InvalidInput(f"'next_speaker' must be one of {candidates}")
+        return {"next_speaker": chosen, "reason": str(data.get("reason", ""))[:500]}
+
+    return parse

@@ -1,0 +1,127 @@
+"""Socratic panel.
+
+Algorithm: the moderator frames the options. Round 1: the moderator poses a probing question to
+every expert in turn (shuffled order) and each answers with a stance. Rounds 2..max_rounds: the
+moderator chooses up to half of the experts (at least one) whose reasoning most needs probing and
+questions them again. Consensus is measured after each round; the panel stops early at the
+threshold after round 2. The moderator then summarizes what was learned as the recommendation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ask_panel.domain.errors import InvalidInput
+from ask_panel.domain.panel import Recommendation
+from ask_panel.domain.strategies.base import (
+    MODERATOR,
+    Discussion,
+    expert_prompt,
+    frame_options,
+    measure,
+    order_for_round,
+    spoken,
+    stance_request,
+    synthesize,
+    system,
+    transcript,
+    user,
+)
+
+
+class SocraticStrategy:
+    name = "socratic"
+
+    async def run(self, discussion: Discussion) -> Recommendation:
+        panel = discussion.panel
+        options = await frame_options(discussion)
+        by_id = {m.agent_id: m for m in panel.members}
+        most = max(1, len(panel.members) // 2)
+        for number in range(1, panel.configuration.max_rounds + 1):
+            await discussion.begin_round(number)
+            order = [m.agent_id for m in order_for_round(panel, number)]
+            if number == 1:
+                targets = order
+            else:
+                decision = await discussion.decide(
+                    f"r{number}:targets",
+                    speaker=MODERATOR,
+                    prompt=[
+                        system(MODERATOR.system_prompt),
+                        user(
+                            f"Question: {panel.query}\nDiscussion so far:\n{transcript(panel)}\n\n"
+                            f"Choose 1 to {most} experts whose reasoning most needs probing, among: "
+                            f"{', '.join(order)}. Answer as JSON."
+                        ),
+                    ],
+                    schema={
+                        "title": "targets",
+                        "type": "object",
+                        "properties": {
+                            "targets": {
+                                "type": "array",
+                                "items": {"type": "string", "enum": order},
+                                "minItems": 1,
+                                "maxItems": most,
+                                "uniqueItems": True,
+                            }
+                        },
+                        "required": ["targets"],
+                        "additionalProperties": False,
+                    },
+                    parse=_targets_parser(order, most),
+                )
+                targets = decision["targets"]
+            for agent_id in targets:
+                member = by_id[agent_id]
+                question = await discussion.speak(
+                    f"r{number}:q:{agent_id}",
+                    speaker=MODERATOR,
+                    round_number=number,
+                    prompt=[
+                        system(MODERATOR.system_prompt),
+                        user(
+                            f"Question: {panel.query}\nDiscussion so far:\n{transcript(panel)}\n\n"
+                            f"Pose one probing Socratic question to {member.agent_name} "
+                            f"({member.agent_role}) that tests the assumptions of their position."
+                        ),
+                    ],
+                )
+                asked = question.content if question else f"What is your view on: {panel.query}"
+                peers = [a for a in sorted(spoken(panel)) if a != agent_id]
+                await discussion.speak(
+                    f"r{number}:a:{agent_id}",
+                    speaker=discussion.speaker(agent_id),
+                    round_number=number,
+                    prompt=expert_prompt(
+                        discussion,
+                        member,
+                        f"Question for the panel: {panel.query}\nOptions: {'; '.join(options)}\n\n"
+                        f"Discussion so far:\n{transcript(panel)}\n\nThe moderator asks you: {asked}\n"
+                        "Answer it directly and say whether it changes your position.",
+                    ),
+                    stance=stance_request(options, peers=peers),
+                )
+            consensus = measure(panel, options)
+            await discussion.end_round(number, consensus)
+            if number >= 2 and consensus.level >= panel.configuration.consensus_threshold:
+                break
+        return await synthesize(
+            discussion, instruction="Summarize what the questioning revealed and what the panel learned."
+        )
+
+
+def _targets_parser(order: list[str], most: int) -> Any:
+    def parse(data: Mapping[str, Any]) -> dict[str, Any]:
+        targets = data.get("targets")
+        if (
+            not isinstance(targets, list)
+            or not 1 <= len(targets) <= most
+            or len(set(targets)) != len(targets)
+            or any(t not in order for t in targets)
+        ):
+            raise InvalidInput(f"'targets' must name 1 to {most} distinct experts of {order}")
+        return {"targets": list(targets)}
+
+    return parse

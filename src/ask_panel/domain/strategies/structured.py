@@ -1,0 +1,72 @@
+"""Structured panel.
+
+Algorithm: the moderator frames 2-4 options. Round 1: every expert analyses the question
+independently and concurrently. Rounds 2..max_rounds: every expert reads the previous rounds and
+refines its position, endorsing the most convincing other expert. Consensus is measured after each
+round; the panel stops early once the level reaches `consensus_threshold`. The moderator then
+synthesizes the recommendation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ask_panel.domain.panel import Member, Recommendation
+from ask_panel.domain.strategies.base import (
+    Discussion,
+    expert_prompt,
+    frame_options,
+    measure,
+    order_for_round,
+    spoken,
+    stance_request,
+    synthesize,
+    transcript,
+)
+
+
+class StructuredStrategy:
+    name = "structured"
+
+    async def run(self, discussion: Discussion) -> Recommendation:
+        panel = discussion.panel
+        options = await frame_options(discussion)
+        option_list = "; ".join(options)
+        for number in range(1, panel.configuration.max_rounds + 1):
+            await discussion.begin_round(number)
+            previous = transcript(panel, upto_round=number - 1)
+            already_spoken = spoken(panel)
+
+            async def turn(
+                member: Member,
+                number: int = number,
+                previous: str = previous,
+                already_spoken: set[str] = already_spoken,
+            ) -> None:
+                if number == 1:
+                    task = (
+                        f"Question: {panel.query}\nOptions: {option_list}\n\nGive your independent "
+                        "analysis and recommendation from your field."
+                    )
+                    peers: list[str] = []
+                else:
+                    task = (
+                        f"Question: {panel.query}\nOptions: {option_list}\n\nDiscussion so far:\n"
+                        f"{previous}\n\nRound {number}: read the other experts and refine your position. "
+                        "Say where you agree, where you disagree and why."
+                    )
+                    peers = [a for a in sorted(already_spoken) if a != member.agent_id]
+                await discussion.speak(
+                    f"r{number}:{member.agent_id}",
+                    speaker=discussion.speaker(member.agent_id),
+                    round_number=number,
+                    prompt=expert_prompt(discussion, member, task),
+                    stance=stance_request(options, peers=peers),
+                )
+
+            await asyncio.gather(*(turn(m) for m in order_for_round(panel, number)))
+            consensus = measure(panel, options)
+            await discussion.end_round(number, consensus)
+            if consensus.level >= panel.configuration.consensus_threshold:
+                break
+        return await synthesize(discussion)

@@ -1,0 +1,1 @@
+"""SQL storage (SQLite embedded, PostgreSQL in production) behind the application's ports."""

@@ -1,0 +1,237 @@
+"""SQL repositories: panels (with the fenced, append-only event log), agents, tickets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ask_panel.application.ports import PanelPage, Ticket
+from ask_panel.domain.errors import IdempotencyConflict, PanelNotFound, StaleAttempt
+from ask_panel.domain.events import StoredEvent
+from ask_panel.domain.experts import Expert
+from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.panel import Panel, utcnow
+from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.infrastructure.db.scope import TenantScope
+from ask_panel.infrastructure.db.tables import agents, panel_events, panels, stream_tickets
+
+
+def _to_panel(row: Any) -> Panel:
+    return Panel.restore(
+        panel_id=PanelId(uuid.UUID(row.panel_id)),
+        tenant_id=TenantId(uuid.UUID(row.tenant_id)),
+        query=row.query,
+        panel_type=PanelType(row.panel_type),
+        status=PanelStatus(row.status),
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        attempt=row.attempt,
+        last_seq=row.last_seq,
+        body=row.body,
+    )
+
+
+class SqlPanelRepository:
+    def __init__(self, conn: AsyncConnection, scope: TenantScope) -> None:
+        self._conn = conn
+        self._scope = scope
+
+    async def add(self, panel: Panel, *, idempotency_key: str | None, fingerprint: str | None) -> None:
+        events, panel.pending_events = panel.pending_events, []
+        try:
+            await self._conn.execute(
+                insert(panels).values(
+                    self._scope.row(
+                        panel_id=str(panel.panel_id),
+                        query=panel.query,
+                        panel_type=panel.panel_type.value,
+                        status=panel.status.value,
+                        attempt=panel.attempt,
+                        last_seq=0,
+                        error=panel.error,
+                        idempotency_key=idempotency_key,
+                        request_fingerprint=fingerprint,
+                        body=panel.body(),
+                        created_at=panel.created_at,
+                        updated_at=panel.updated_at,
+                    )
+                )
+            )
+        except IntegrityError:
+            raise IdempotencyConflict("A request with this Idempotency-Key is being processed; retry") from None
+        if events:
+            panel.pending_events = events
+            await self.save(panel)
+
+    async def get(self, panel_id: PanelId, *, for_update: bool = False) -> Panel:
+        stmt = self._scope.select(panels, panels.c.panel_id == str(panel_id))
+        if for_update and self._conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = (await self._conn.execute(stmt)).first()
+        if row is None:
+            raise PanelNotFound(panel_id)
+        return _to_panel(row)
+
+    async def find_by_idempotency_key(self, key: str) -> tuple[Panel, str | None] | None:
+        row = (await self._conn.execute(self._scope.select(panels, panels.c.idempotency_key == key))).first()
+        return None if row is None else (_to_panel(row), row.request_fingerprint)
+
+    async def page(
+        self, *, limit: int, offset: int, status: PanelStatus | None, panel_type: PanelType | None
+    ) -> PanelPage:
+        filters = []
+        if status is not None:
+            filters.append(panels.c.status == status.value)
+        if panel_type is not None:
+            filters.append(panels.c.panel_type == panel_type.value)
+        page = (
+            self._scope.select(panels, *filters)
+            .add_columns(func.count().over().label("total"))
+            .order_by(panels.c.created_at.desc(), panels.c.panel_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = (await self._conn.execute(page)).all()
+        if rows:
+            total = rows[0].total
+        else:
+            counted = self._scope.select(panels, *filters).with_only_columns(func.count())
+            total = (await self._conn.execute(counted)).scalar_one()
+        return PanelPage([_to_panel(r) for r in rows], int(total))
+
+    async def save(self, panel: Panel, *, bump_attempt: bool = False) -> list[StoredEvent]:
+        events, panel.pending_events = panel.pending_events, []
+        attempt = panel.attempt + 1 if bump_attempt else panel.attempt
+        now = utcnow()
+        stmt = (
+            self._scope.update(panels, panels.c.panel_id == str(panel.panel_id), panels.c.attempt == panel.attempt)
+            .values(
+                status=panel.status.value,
+                error=panel.error,
+                body=panel.body(),
+                updated_at=now,
+                attempt=attempt,
+                last_seq=panels.c.last_seq + len(events),
+            )
+            .returning(panels.c.last_seq)
+        )
+        last_seq = (await self._conn.execute(stmt)).scalar_one_or_none()
+        if last_seq is None:
+            raise StaleAttempt(f"attempt {panel.attempt} of panel {panel.panel_id} is no longer current")
+        panel.attempt = attempt
+        panel.last_seq = last_seq
+        panel.updated_at = now
+        if not events:
+            return []
+        first = last_seq - len(events) + 1
+        panel_key = str(panel.panel_id)
+        stored = [StoredEvent(panel_key, first + i, e.type.value, e.data, now) for i, e in enumerate(events)]
+        await self._conn.execute(
+            insert(panel_events),
+            [self._scope.row(panel_id=panel_key, seq=s.seq, type=s.type, data=s.data, created_at=now) for s in stored],
+        )
+        return stored
+
+
+class SqlEventLog:
+    def __init__(self, conn: AsyncConnection, scope: TenantScope) -> None:
+        self._conn = conn
+        self._scope = scope
+
+    async def read(self, panel_id: PanelId, *, after: int, limit: int | None = None) -> list[StoredEvent]:
+        key = str(panel_id)
+        stmt = self._scope.select(panel_events, panel_events.c.panel_id == key, panel_events.c.seq > after).order_by(
+            panel_events.c.seq
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        rows = (await self._conn.execute(stmt)).all()
+        return [StoredEvent(key, r.seq, r.type, r.data, r.created_at) for r in rows]
+
+
+class SqlAgentRepository:
+    def __init__(self, conn: AsyncConnection, scope: TenantScope) -> None:
+        self._conn = conn
+        self._scope = scope
+
+    @staticmethod
+    def _to_expert(row: Any) -> Expert:
+        return Expert(row.agent_id, row.name, row.role, tuple(row.expertise), row.instructions, row.model, row.provider)
+
+    async def all(self) -> list[Expert]:
+        rows = (await self._conn.execute(self._scope.select(agents).order_by(agents.c.created_at))).all()
+        return [self._to_expert(r) for r in rows]
+
+    async def get(self, agent_id: str) -> Expert | None:
+        row = (await self._conn.execute(self._scope.select(agents, agents.c.agent_id == agent_id))).first()
+        return None if row is None else self._to_expert(row)
+
+    async def add(self, expert: Expert) -> None:
+        await self._conn.execute(
+            insert(agents).values(
+                self._scope.row(
+                    agent_id=expert.agent_id,
+                    name=expert.name,
+                    role=expert.role,
+                    expertise=list(expert.expertise),
+                    instructions=expert.instructions,
+                    model=expert.model,
+                    provider=expert.provider,
+                    created_at=utcnow(),
+                )
+            )
+        )
+
+
+class SqlTicketStore:
+    """Stream tickets are redeemed before the tenant is known: this store is not tenant-scoped."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, digest: str, ticket: Ticket, expires_at: datetime) -> None:
+        await self._conn.execute(
+            insert(stream_tickets).values(
+                digest=digest,
+                tenant_id=str(ticket.tenant_id),
+                panel_id=str(ticket.panel_id),
+                expires_at=expires_at,
+            )
+        )
+
+    async def consume(self, digest: str, now: datetime) -> Ticket | None:
+        stmt = (
+            update(stream_tickets)
+            .where(
+                stream_tickets.c.digest == digest, stream_tickets.c.used_at.is_(None), stream_tickets.c.expires_at > now
+            )
+            .values(used_at=now)
+            .returning(stream_tickets.c.tenant_id, stream_tickets.c.panel_id)
+        )
+        row = (await self._conn.execute(stmt)).first()
+        if row is None:
+            return None
+        return Ticket(TenantId(uuid.UUID(row.tenant_id)), PanelId(uuid.UUID(row.panel_id)))
+
+
+class SqlRecoveryScanner:
+    """Finds unfinished panels of every tenant (start-up recovery only)."""
+
+    def __init__(self, database: Any) -> None:
+        self._db = database
+
+    async def unfinished(self) -> list[tuple[TenantId, PanelId]]:
+        stmt = (
+            select(panels.c.tenant_id, panels.c.panel_id)
+            .where(panels.c.status.in_([PanelStatus.QUEUED.value, PanelStatus.IN_PROGRESS.value]))
+            .order_by(panels.c.created_at)
+        )
+        async with self._db.system_connection() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [(TenantId(uuid.UUID(r.tenant_id)), PanelId(uuid.UUID(r.panel_id))) for r in rows]

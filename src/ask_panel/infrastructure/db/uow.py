@@ -1,0 +1,96 @@
+"""SqlUnitOfWork: one transaction, scoped to one tenant; rolled back unless committed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ask_panel.domain.ids import TenantId
+from ask_panel.infrastructure.db.engine import Database
+from ask_panel.infrastructure.db.repositories import (
+    SqlAgentRepository,
+    SqlEventLog,
+    SqlPanelRepository,
+    SqlTicketStore,
+)
+from ask_panel.infrastructure.db.scope import TenantScope
+
+
+class SqlUnitOfWork:
+    panels: SqlPanelRepository
+    agents: SqlAgentRepository
+    events: SqlEventLog
+    tickets: SqlTicketStore
+
+    def __init__(self, database: Database, tenant: TenantId, *, write: bool = False) -> None:
+        self._db = database
+        self._scope = TenantScope(tenant)
+        self._write = write
+        self._conn: AsyncConnection | None = None
+        self._locked = False
+
+    async def __aenter__(self) -> Self:
+        lock = self._db.write_lock
+        if self._write and lock is not None:
+            await lock.acquire()
+            self._locked = True
+        try:
+            self._conn = await self._db.engine.connect()
+            await self._conn.begin()
+            if self._db.is_postgres:
+                await self._conn.execute(
+                    text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": self._scope.tenant_key}
+                )
+        except BaseException:
+            await self._release()
+            raise
+        self.panels = SqlPanelRepository(self._conn, self._scope)
+        self.agents = SqlAgentRepository(self._conn, self._scope)
+        self.events = SqlEventLog(self._conn, self._scope)
+        self.tickets = SqlTicketStore(self._conn)
+        return self
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        await self._conn.commit()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._release()
+
+    async def _release(self) -> None:
+        try:
+            if self._conn is not None:
+                await self._conn.close()  # rolls back anything not committed
+        finally:
+            self._conn = None
+            if self._locked and self._db.write_lock is not None:
+                self._db.write_lock.release()
+                self._locked = False
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def __call__(self, tenant: TenantId, *, write: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._db, tenant, write=write)
+
+
+@asynccontextmanager
+async def system_connection(database: Database) -> AsyncIterator[AsyncConnection]:
+    """A connection that may read across tenants (recovery); with RLS it sets the bypass flag."""
+    async with database.engine.connect() as conn:
+        if database.is_postgres:
+            await conn.execute(text("SELECT set_config('app.system', 'on', false)"))
+        try:
+            yield conn
+        finally:
+            if database.is_postgres:
+                await conn.execute(text("SELECT set_config('app.system', 'off', false)"))

@@ -1,0 +1,1 @@
+"""Language-model providers: simulated (offline), OpenAI-compatible HTTP, Anthropic; and their wrappers."""

@@ -1,0 +1,192 @@
+"""LLM adapter for OpenAI-compatible `/chat/completions` servers over SSE, and the shared HTTP helpers."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx2
+
+from ask_panel.domain.errors import ProviderError
+from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamPart, TextDelta, TokenUsage
+
+_MAX_DETAIL_CHARS = 300
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count for when the server reports none: one token per four characters."""
+    return math.ceil(len(text) / 4)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header given as seconds or as an HTTP date; None if absent."""
+    if not value or not value.strip():
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _error_message(body: str) -> str:
+    """The `error.message` of an OpenAI or Anthropic error body, else the (shortened) body itself."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+    return body.strip()[:_MAX_DETAIL_CHARS]
+
+
+def is_retryable_status(status: int) -> bool:
+    """Rate limits, request timeouts and server errors may pass; other statuses will not."""
+    return status in (408, 429) or status >= 500
+
+
+async def error_for_status(provider: str, response: httpx2.Response) -> ProviderError:
+    """The ProviderError for a non-2xx response, with `Retry-After` honoured when retrying makes sense."""
+    body = (await response.aread()).decode("utf-8", errors="replace")
+    status = response.status_code
+    message = _error_message(body)
+    detail = f"{provider}: HTTP {status}" + (f": {message}" if message else "")
+    retryable = is_retryable_status(status)
+    retry_after = parse_retry_after(response.headers.get("retry-after")) if retryable else None
+    return ProviderError(detail, retryable=retryable, retry_after=retry_after)
+
+
+def decode_event(provider: str, data: str) -> dict[str, Any]:
+    """The JSON object carried by one server-sent event."""
+    try:
+        payload = json.loads(data)
+    except ValueError as exc:
+        raise ProviderError(f"{provider}: malformed stream event: {data[:80]!r}", retryable=False) from exc
+    if not isinstance(payload, dict):
+        raise ProviderError(f"{provider}: unexpected stream event: {data[:80]!r}", retryable=False)
+    return payload
+
+
+@asynccontextmanager
+async def open_event_stream(
+    client: httpx2.AsyncClient, provider: str, url: str, *, body: dict[str, Any], headers: dict[str, str]
+) -> AsyncIterator[httpx2.EventSource]:
+    """POST `body` and yield its event stream; every HTTP or transport failure becomes a ProviderError."""
+    try:
+        async with client.sse(url, method="POST", json=body, headers=headers) as source:
+            if not source.response.is_success:
+                raise await error_for_status(provider, source.response)
+            yield source
+    except httpx2.SSEError as exc:
+        raise ProviderError(f"{provider}: invalid event stream: {exc}", retryable=False) from exc
+    except httpx2.TimeoutException as exc:
+        raise ProviderError(f"{provider}: timed out: {exc!r}", retryable=True) from exc
+    except httpx2.TransportError as exc:
+        raise ProviderError(f"{provider}: connection failed: {exc!r}", retryable=True) from exc
+
+
+class OpenAICompatibleProvider:
+    """Streams chat completions from OpenAI or any server speaking its API (vLLM, Ollama, LiteLLM, ...)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        default_model: str,
+        timeout_s: float = 120.0,
+        client: httpx2.AsyncClient | None = None,
+        name: str = "openai",
+    ) -> None:
+        self.name = name
+        self.default_model = default_model
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx2.AsyncClient(timeout=httpx2.Timeout(timeout_s))
+
+    async def aclose(self) -> None:
+        """Close the HTTP client, unless it was handed in by the caller (who then closes it)."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    def _body(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str | None,
+        temperature: float | None,
+        json_schema: JsonSchema | None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": model or self.default_model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if temperature is not None:
+            body["temperature"] = temperature
+        if json_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": json_schema.get("title", "response"), "schema": json_schema},
+            }
+        return body
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str | None,
+        temperature: float | None,
+        json_schema: JsonSchema | None = None,
+    ) -> AsyncIterator[StreamPart]:
+        body = self._body(messages, model=model, temperature=temperature, json_schema=json_schema)
+        reported_model: str = body["model"]
+        usage: TokenUsage | None = None
+        answer: list[str] = []
+        async with open_event_stream(self._client, self.name, self._url, body=body, headers=self._headers) as source:
+            async for event in source:
+                data = event.data.strip()
+                if data == "[DONE]":
+                    break
+                if not data:
+                    continue
+                chunk = decode_event(self.name, data)
+                if isinstance(chunk.get("error"), dict | str):
+                    message = _error_message(data)
+                    raise ProviderError(f"{self.name}: error in stream: {message}", retryable=True)
+                if isinstance(chunk.get("model"), str) and chunk["model"]:
+                    reported_model = chunk["model"]
+                if isinstance(chunk.get("usage"), dict):
+                    usage = TokenUsage(
+                        input_tokens=int(chunk["usage"].get("prompt_tokens") or 0),
+                        output_tokens=int(chunk["usage"].get("completion_tokens") or 0),
+                    )
+                choices = chunk.get("choices") or []
+                if choices and isinstance(choices[0], dict):
+                    content = (choices[0].get("delta") or {}).get("content")
+                    if isinstance(content, str) and content:
+                        answer.append(content)
+                        yield TextDelta(content)
+        if usage is None:
+            usage = TokenUsage(
+                input_tokens=estimate_tokens("".join(m.content for m in messages)),
+                output_tokens=estimate_tokens("".join(answer)),
+            )
+        yield StreamEnd(model=reported_model, usage=usage)

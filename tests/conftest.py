@@ -1,0 +1,111 @@
+"""Shared fixtures: a migrated SQLite database per test, the container, the ASGI client, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from ask_panel.api.app import create_app
+from ask_panel.bootstrap import Container
+from ask_panel.config import Settings
+from ask_panel.domain.status import PanelStatus
+from ask_panel.infrastructure.auth import mint_token
+from ask_panel.infrastructure.db.migrate import upgrade
+
+JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
+TENANT_A = "11111111-1111-1111-1111-111111111111"
+TENANT_B = "22222222-2222-2222-2222-222222222222"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head; each test gets a copy (fresh database, real migrations)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(migrated_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "ask_panel.db"
+    shutil.copy(migrated_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "auth_mode": "jwt",
+        "jwt_secret": JWT_SECRET,
+        "simulated_token_delay_ms": 0,
+        "max_concurrent_panels": 16,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    container = Container(settings)
+    await container.start()
+    yield container
+    await container.stop()
+
+
+@pytest.fixture
+async def client(container: Container) -> AsyncIterator[httpx2.AsyncClient]:
+    app = create_app(container=container)
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+def headers_for(tenant: str = TENANT_A, *, token: str | None = None) -> dict[str, str]:
+    return {"X-Tenant-ID": tenant, "Authorization": f"Bearer {token or mint_token(JWT_SECRET, [tenant])}"}
+
+
+@pytest.fixture
+def auth() -> Callable[..., dict[str, str]]:
+    return headers_for
+
+
+async def create_panel(client: httpx2.AsyncClient, tenant: str = TENANT_A, **body: Any) -> dict[str, Any]:
+    payload = {"query": "What is our FDA 510(k) strategy for this device?", "panel_type": "structured",
+               "agent_ids": ["fda_expert", "clinical_expert", "reimbursement_expert"]}
+    payload.update(body)
+    response = await client.post("/api/v1/panels", json=payload, headers=headers_for(tenant))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def wait_for_status(client: httpx2.AsyncClient, panel_id: str, statuses: set[str], *,
+                          tenant: str = TENANT_A, attempts: int = 2000) -> dict[str, Any]:
+    """Poll GET until the panel is in one of `statuses` (bounded; no timing is asserted)."""
+    for _ in range(attempts):
+        response = await client.get(f"/api/v1/panels/{panel_id}", headers=headers_for(tenant))
+        data: dict[str, Any] = response.json()
+        if data["status"] in statuses:
+            return data
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"panel {panel_id} never reached {statuses}; last: {data['status']}")
+
+
+TERMINAL = {s.value for s in PanelStatus if s.is_terminal}
+
+
+def new_tenant() -> str:
+    return str(uuid.uuid4())
