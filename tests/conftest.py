@@ -83,8 +83,11 @@ def auth() -> Callable[..., dict[str, str]]:
 
 
 async def create_panel(client: httpx2.AsyncClient, tenant: str = TENANT_A, **body: Any) -> dict[str, Any]:
-    payload = {"query": "What is our FDA 510(k) strategy for this device?", "panel_type": "structured",
-               "agent_ids": ["fda_expert", "clinical_expert", "reimbursement_expert"]}
+    payload = {
+        "query": "What is our FDA 510(k) strategy for this device?",
+        "panel_type": "structured",
+        "agent_ids": ["fda_expert", "clinical_expert", "reimbursement_expert"],
+    }
     payload.update(body)
     response = await client.post("/api/v1/panels", json=payload, headers=headers_for(tenant))
     assert response.status_code == 201, response.text
@@ -92,8 +95,9 @@ async def create_panel(client: httpx2.AsyncClient, tenant: str = TENANT_A, **bod
     return data
 
 
-async def wait_for_status(client: httpx2.AsyncClient, panel_id: str, statuses: set[str], *,
-                          tenant: str = TENANT_A, attempts: int = 2000) -> dict[str, Any]:
+async def wait_for_status(
+    client: httpx2.AsyncClient, panel_id: str, statuses: set[str], *, tenant: str = TENANT_A, attempts: int = 2000
+) -> dict[str, Any]:
     """Poll GET until the panel is in one of `statuses` (bounded; no timing is asserted)."""
     for _ in range(attempts):
         response = await client.get(f"/api/v1/panels/{panel_id}", headers=headers_for(tenant))

@@ -31,7 +31,9 @@ async def test_a_created_panel_can_be_read_back(client: httpx2.AsyncClient) -> N
 
 
 async def test_without_agent_ids_the_service_picks_three_to_five_relevant_experts(client: httpx2.AsyncClient) -> None:
-    panel = await create_panel(client, agent_ids=None, query="How should we plan FDA 510(k) clearance and reimbursement?")
+    panel = await create_panel(
+        client, agent_ids=None, query="How should we plan FDA 510(k) clearance and reimbursement?"
+    )
     ids = [m["agent_id"] for m in panel["members"]]
     assert 3 <= len(ids) <= 5
     assert "fda_expert" in ids and "reimbursement_expert" in ids
@@ -40,7 +42,8 @@ async def test_without_agent_ids_the_service_picks_three_to_five_relevant_expert
 
 async def test_unknown_agent_ids_are_a_422_that_names_them(client: httpx2.AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/panels", headers=headers_for(),
+        "/api/v1/panels",
+        headers=headers_for(),
         json={"query": "q?", "panel_type": "structured", "agent_ids": ["fda_expert", "nobody", "ghost"]},
     )
     assert response.status_code == 422
@@ -172,8 +175,19 @@ async def test_health_and_readiness_need_no_tenant_or_token(client: httpx2.Async
 async def test_the_openapi_schema_has_stable_operation_ids_and_examples(client: httpx2.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
-    assert {"createPanel", "getPanel", "listPanels", "executePanel", "cancelPanel", "streamPanel", "watchPanel",
-            "createStreamTicket", "listAgents", "createAgent", "getAgent"} <= operations
+    assert {
+        "createPanel",
+        "getPanel",
+        "listPanels",
+        "executePanel",
+        "cancelPanel",
+        "streamPanel",
+        "watchPanel",
+        "createStreamTicket",
+        "listAgents",
+        "createAgent",
+        "getAgent",
+    } <= operations
     create = schema["components"]["schemas"]["CreatePanelRequest"]
     assert create["examples"][0]["agent_ids"] == ["fda_expert", "clinical_expert"]
     stream = schema["paths"]["/api/v1/panels/{panel_id}/stream"]["get"]["responses"]["200"]
