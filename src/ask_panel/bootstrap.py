@@ -15,6 +15,7 @@ from ask_panel.application.tickets import TicketService
 from ask_panel.config import Settings
 from ask_panel.infrastructure.auth import TokenVerifier
 from ask_panel.infrastructure.db.engine import Database
+from ask_panel.infrastructure.db.group_commit import GroupCommitCheckpoints
 from ask_panel.infrastructure.db.repositories import SqlRecoveryScanner
 from ask_panel.infrastructure.db.uow import SqlUnitOfWorkFactory
 from ask_panel.infrastructure.llm.registry import Providers
@@ -87,7 +88,9 @@ class Container:
             max_streams_per_tenant=settings.max_streams_per_tenant,
         )
         self.providers = providers or build_providers(settings)
+        self.checkpoints = GroupCommitCheckpoints(self.database) if self.database.is_sqlite else None
         self.run = PanelRun(
+            checkpoints=self.checkpoints,
             uow_factory=self.uow,
             publisher=self.hub,
             providers=self.providers,
@@ -121,5 +124,7 @@ class Container:
     async def stop(self) -> None:
         self.hub.close_all()
         await self.pool.close()
+        if self.checkpoints is not None:
+            await self.checkpoints.close()
         await self.providers.aclose()
         await self.database.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from typing import Any
 
@@ -77,7 +78,7 @@ async def test_open_lets_the_moderator_pick_speakers_never_twice_in_a_row(settin
         panel, _ = await run_panel(container, "open", THREE, max_rounds=2, max_turns=5)
     speakers = [m.agent_id for m in expert_messages(panel)]
     assert len(speakers) == 5
-    assert all(a != b for a, b in zip(speakers, speakers[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(speakers))
     assert set(speakers) == set(THREE)
     assert any(c.title == "next_speaker" for c in provider.calls)
 

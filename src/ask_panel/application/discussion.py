@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ask_panel.application.ports import EventPublisher, ProviderRegistry, UnitOfWorkFactory
+from ask_panel.application.ports import CheckpointStore, EventPublisher, ProviderRegistry, UnitOfWorkFactory
 from ask_panel.application.pricing import PriceTable
 from ask_panel.application.tokens import TokenBatcher
 from ask_panel.domain.errors import DomainError, InvalidInput, ProviderError
+from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, TextDelta
 from ask_panel.domain.panel import Consensus, Message, Panel, Stance, utcnow
@@ -46,13 +47,26 @@ def parse_json_object(text: str) -> dict[str, Any]:
     return value
 
 
+class UnitOfWorkCheckpoints:
+    """A checkpoint per transaction, through the unit of work (the default CheckpointStore)."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow = uow_factory
+
+    async def write(self, panel: Panel) -> list[StoredEvent]:
+        async with self._uow(panel.tenant_id, write=True) as uow:
+            stored = await uow.panels.save(panel)
+            await uow.commit()
+        return stored
+
+
 class PanelDiscussion:
     def __init__(
         self,
         panel: Panel,
         *,
         experts: Mapping[str, Expert],
-        uow_factory: UnitOfWorkFactory,
+        checkpoints: CheckpointStore,
         publisher: EventPublisher,
         providers: ProviderRegistry,
         prices: PriceTable,
@@ -60,7 +74,7 @@ class PanelDiscussion:
     ) -> None:
         self._panel = panel
         self._experts = experts
-        self._uow = uow_factory
+        self._checkpoints = checkpoints
         self._publisher = publisher
         self._providers = providers
         self._prices = prices
@@ -80,7 +94,7 @@ class PanelDiscussion:
         return Speaker.of(self._experts[agent_id])
 
     # ---- checkpointing ---------------------------------------------------------------------------
-    async def commit(self, apply: Callable[[], None] | None = None, *, bump_attempt: bool = False) -> None:
+    async def commit(self, apply: Callable[[], None] | None = None) -> None:
         """Apply a change, write the panel and its pending events (one transaction), wake subscribers.
 
         Concurrent turns of one panel commit one at a time: the change is applied under the lock, so
@@ -89,9 +103,7 @@ class PanelDiscussion:
         async with self._lock:
             if apply is not None:
                 apply()
-            async with self._uow(self._panel.tenant_id, write=True) as uow:
-                stored = await uow.panels.save(self._panel, bump_attempt=bump_attempt)
-                await uow.commit()
+            stored = await self._checkpoints.write(self._panel)
             if stored:
                 await self._publisher.publish(self._panel.panel_id, stored)
 

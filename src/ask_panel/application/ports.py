@@ -46,6 +46,12 @@ class PanelRepository(Protocol):
         ...
 
 
+class CheckpointStore(Protocol):
+    """Writes a running panel's checkpoint (state and pending events), fenced by its attempt."""
+
+    async def write(self, panel: Panel) -> list[StoredEvent]: ...
+
+
 class AgentRepository(Protocol):
     async def all(self) -> list[Expert]: ...
 

@@ -11,9 +11,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
-from ask_panel.application.discussion import PanelDiscussion
+from ask_panel.application.discussion import PanelDiscussion, UnitOfWorkCheckpoints
 from ask_panel.application.ports import (
     AgentRepository,
+    CheckpointStore,
     EventPublisher,
     ProviderRegistry,
     RecoveryScanner,
@@ -52,8 +53,10 @@ class PanelRun:
         providers: ProviderRegistry,
         prices: PriceTable,
         default_model: str | None = None,
+        checkpoints: CheckpointStore | None = None,
     ) -> None:
         self._uow = uow_factory
+        self._checkpoints = checkpoints or UnitOfWorkCheckpoints(uow_factory)
         self._publisher = publisher
         self._providers = providers
         self._prices = prices
@@ -86,7 +89,7 @@ class PanelRun:
             discussion = PanelDiscussion(
                 panel,
                 experts=experts,
-                uow_factory=self._uow,
+                checkpoints=self._checkpoints,
                 publisher=self._publisher,
                 providers=self._providers,
                 prices=self._prices,

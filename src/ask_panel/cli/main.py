@@ -50,12 +50,15 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"run_worker": False})
     if not args.no_migrate and (make_url(settings.database_url).get_backend_name() == "sqlite" or args.migrate):
         migrate(settings)
-    container = Container(settings)
-    app = create_app(container=container)
+    # The app's lifespan starts and stops the container: uvicorn re-raises SIGTERM/SIGINT once serve()
+    # returns, so cleanup placed after serve() would never run on a signal.
+    app = create_app(settings)
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: object) -> None:
-            container.hub.close_all()  # open streams end now instead of holding the shutdown up
+            container: Container | None = getattr(app.state, "container", None)
+            if container is not None:
+                container.hub.close_all()  # open streams end now instead of holding the shutdown up
             super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
     config = uvicorn.Config(
@@ -73,13 +76,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
     import asyncio
 
-    async def main() -> None:
-        try:
-            await server.serve()  # the app's lifespan starts the container
-        finally:
-            await container.stop()
-
-    asyncio.run(main())
+    asyncio.run(server.serve())
     return 0
 
 

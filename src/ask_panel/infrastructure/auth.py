@@ -80,9 +80,13 @@ class TokenVerifier:
         else:
             assert self._jwks is not None
             try:
-                key = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+                signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
             except jwt.PyJWTError as exc:
                 raise InvalidToken(f"no signing key: {exc}") from None
+            if signing_key.algorithm_name != algorithm:
+                # A kid naming a key of another type (or curve) must not verify, nor crash PyJWT with a TypeError.
+                raise InvalidToken(f"the key {signing_key.key_id!r} is not an {algorithm} key")
+            key = signing_key.key
         try:
             claims = jwt.decode(
                 token,

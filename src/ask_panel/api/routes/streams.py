@@ -194,7 +194,11 @@ async def websocket_stream(
     except (DomainError, InvalidToken) as exc:
         await _deny(websocket, exc)
         return
-    await websocket.accept()
+    try:
+        await websocket.accept()
+    except BaseException:
+        stream.close()  # the client left before the handshake completed: give its stream slot back
+        raise
     sender = asyncio.create_task(_send_events(websocket, stream, container.settings.stream_send_timeout_s))
     receiver = asyncio.create_task(_receive_commands(websocket, tenant, panel_id))
     try:
@@ -205,8 +209,10 @@ async def websocket_stream(
         await asyncio.gather(sender, receiver, return_exceptions=True)
         stream.close()
         if websocket.application_state is WebSocketState.CONNECTED:
+            # Bounded like every send: a client that stopped reading would block the close frame forever.
             with contextlib.suppress(Exception):
-                await websocket.close(code=1000)
+                async with asyncio.timeout(container.settings.stream_send_timeout_s):
+                    await websocket.close(code=1000)
 
 
 async def _deny(websocket: WebSocket, exc: Exception) -> None:

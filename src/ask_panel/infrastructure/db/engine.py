@@ -28,6 +28,7 @@ class Database:
         max_overflow: int = 10,
         statement_timeout_ms: int = 30_000,
         echo: bool = False,
+        sqlite_pool_size: int = 1,
     ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -38,6 +39,9 @@ class Database:
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
+            # Units of work roll back explicitly; skipping the pool's reset saves a thread hop per use.
+            kwargs["pool_reset_on_return"] = None
+            kwargs.update(pool_size=sqlite_pool_size, max_overflow=0)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
             if self.is_postgres and statement_timeout_ms:

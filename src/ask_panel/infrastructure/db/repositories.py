@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ask_panel.application.ports import PanelPage, Ticket
-from ask_panel.domain.errors import IdempotencyConflict, PanelNotFound, StaleAttempt
+from ask_panel.domain.errors import AgentAlreadyExists, IdempotencyConflict, PanelNotFound, StaleAttempt
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
@@ -173,6 +173,12 @@ class SqlAgentRepository:
         return None if row is None else self._to_expert(row)
 
     async def add(self, expert: Expert) -> None:
+        try:
+            await self._add(expert)
+        except IntegrityError:
+            raise AgentAlreadyExists(f"Agent '{expert.agent_id}' already exists") from None
+
+    async def _add(self, expert: Expert) -> None:
         await self._conn.execute(
             insert(agents).values(
                 self._scope.row(

@@ -33,6 +33,7 @@ class SqlUnitOfWork:
         self._write = write
         self._conn: AsyncConnection | None = None
         self._locked = False
+        self._committed = False
 
     async def __aenter__(self) -> Self:
         lock = self._db.write_lock
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._conn is not None
         await self._conn.commit()
+        self._committed = True
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -67,7 +69,9 @@ class SqlUnitOfWork:
     async def _release(self) -> None:
         try:
             if self._conn is not None:
-                await self._conn.close()  # rolls back anything not committed
+                if not self._committed:
+                    await self._conn.rollback()
+                await self._conn.close()
         finally:
             self._conn = None
             if self._locked and self._db.write_lock is not None:

@@ -1,8 +1,9 @@
 """SimulatedProvider: an offline, deterministic, persona-aware language model that streams.
 
-The same seed and inputs give the same answer. JSON requests are answered with an instance of the
-requested schema; positions drift towards those the transcript already holds, so consensus moves
-as in a real discussion. Faults (rate limit, server error, timeout) are injected at `fault_rate`.
+The same seed and inputs give the same answer. Text streams at `token_delay_ms` per token (a word,
+or up to 12 characters of JSON), a few tokens per delta, as hosted models send them. JSON requests
+are answered with an instance of the requested schema; positions drift towards those the
+transcript already holds, so consensus moves as in a real discussion. Faults (rate limit, server error, timeout) are injected at `fault_rate`.
 """
 
 from __future__ import annotations
@@ -32,9 +33,16 @@ class SimulatedProvider:
     name = "simulated"
 
     def __init__(
-        self, *, token_delay_ms: float = 8.0, fault_rate: float = 0.0, seed: int = 0, timeout_delay_ms: float = 50.0
+        self,
+        *,
+        token_delay_ms: float = 8.0,
+        fault_rate: float = 0.0,
+        seed: int = 0,
+        timeout_delay_ms: float = 50.0,
+        tokens_per_delta: int = 3,
     ) -> None:
         self._delay = token_delay_ms / 1000
+        self._per_delta = max(1, tokens_per_delta)
         self._fault_rate = fault_rate
         self._seed = seed
         self._faults = random.Random(f"faults:{seed}")
@@ -71,10 +79,12 @@ class SimulatedProvider:
                 persona, _query_of(prompt), prompt, rng, question_for=target.group(1).strip() if target else None
             )
             chunks = re.findall(r"\S+\s*", text)
-        for chunk in chunks:
+        step = self._per_delta
+        for start in range(0, len(chunks), step):
+            group = chunks[start : start + step]
             if self._delay:
-                await asyncio.sleep(self._delay)
-            yield TextDelta(chunk)
+                await asyncio.sleep(self._delay * len(group))
+            yield TextDelta("".join(group))
         yield StreamEnd(model or MODEL, TokenUsage(approx_tokens(system + prompt), approx_tokens(text)))
 
     async def _maybe_fail(self) -> None:
