@@ -147,8 +147,10 @@ async def wait_until(predicate: Callable[[], Awaitable[bool]], *, what: str, tim
     """Poll `predicate` until true (bounded wait, nothing asserted about how long it took)."""
     try:
         async with asyncio.timeout(timeout_s):
-            while not await predicate():
-                await asyncio.sleep(0.02)
+            while True:
+                if await predicate():
+                    return
+                await asyncio.sleep(0.02)  # polls state of another task or process: nothing to await
     except TimeoutError:
         raise AssertionError(f"never happened: {what}") from None
 
@@ -194,7 +196,12 @@ class LiveServer:
 
 
 @contextlib.asynccontextmanager
-async def _serve_in_process(database_url: str, **overrides: Any) -> AsyncIterator[LiveServer]:
+async def _serve_in_process(
+    database_url: str, *, send_buffer_bytes: int | None = None, **overrides: Any
+) -> AsyncIterator[LiveServer]:
+    """Settings overrides as keyword arguments. `send_buffer_bytes` pins SO_SNDBUF of the listening socket
+    (inherited by accepted connections on Linux), so a client that stops reading blocks the server's sends
+    after kilobytes instead of the megabytes that loopback autotuning would absorb."""
     values: dict[str, Any] = {"simulated_token_delay_ms": TOKEN_DELAY_MS}
     values.update(overrides)
     settings = make_settings(database_url, **values)
@@ -202,6 +209,8 @@ async def _serve_in_process(database_url: str, **overrides: Any) -> AsyncIterato
     app = create_app(container=container)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer_bytes is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer_bytes)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=5, ws_ping_interval=None)
@@ -267,6 +276,7 @@ class ServerProcess:
     base_url: str
     port: int
     log_path: Path
+    database: Path
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -293,14 +303,18 @@ SpawnServer = Callable[..., Awaitable[ServerProcess]]
 
 @pytest.fixture
 def spawn_server(migrated_template: Path, tmp_path: Path) -> Iterator[SpawnServer]:
-    """`await spawn_server(ASK_PANEL_X="...")`: `ask-panel serve` in a child process, healthy on return."""
+    """`await spawn_server(ASK_PANEL_X="...")`: `ask-panel serve` in a child process, healthy on return.
+
+    Each spawn gets its own log file and port; all still running at the end are stopped (SIGTERM, then kill)."""
     started: list[ServerProcess] = []
     log_files: list[Any] = []
 
-    async def spawn(**env_overrides: str) -> ServerProcess:
+    async def spawn(database: Path | None = None, **env_overrides: str) -> ServerProcess:
+        """A fresh migrated database, or `database` (for a restart on the same one)."""
         index = len(started)
-        database = tmp_path / f"server-{index}.db"
-        shutil.copy(migrated_template, database)
+        if database is None:
+            database = tmp_path / f"server-{index}.db"
+            shutil.copy(migrated_template, database)
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASK_PANEL_")}
         env.update(
             {
@@ -318,13 +332,14 @@ def spawn_server(migrated_template: Path, tmp_path: Path) -> Iterator[SpawnServe
         log_path = tmp_path / f"server-{index}.log"
         log_file = log_path.open("wb")
         log_files.append(log_file)
-        process = subprocess.Popen(
+        process = await asyncio.to_thread(
+            subprocess.Popen,
             [str(executable), "--log-level", "WARNING", "serve", "--port", str(port), "--no-migrate"],
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-        server = ServerProcess(process, f"http://127.0.0.1:{port}", port, log_path)
+        server = ServerProcess(process, f"http://127.0.0.1:{port}", port, log_path, database)
         started.append(server)
         async with http_client(server.base_url) as client:
 

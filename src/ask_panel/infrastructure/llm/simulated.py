@@ -3,7 +3,8 @@
 The same seed and inputs give the same answer. Text streams at `token_delay_ms` per token (a word,
 or up to 12 characters of JSON), a few tokens per delta, as hosted models send them. JSON requests
 are answered with an instance of the requested schema; positions drift towards those the
-transcript already holds, so consensus moves as in a real discussion. Faults (rate limit, server error, timeout) are injected at `fault_rate`.
+transcript already holds, so consensus moves as in a real discussion. Faults (rate limit,
+server error, timeout) are injected at `fault_rate`.
 """
 
 from __future__ import annotations
