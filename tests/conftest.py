@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from ask_panel.config import Settings
 from ask_panel.domain.status import PanelStatus
 from ask_panel.infrastructure.auth import mint_token
 from ask_panel.infrastructure.db.migrate import upgrade
+from tests.postgres import PostgresTemplate
 
 JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
 TENANT_A = "11111111-1111-1111-1111-111111111111"
@@ -32,11 +33,24 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def database_url(migrated_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "ask_panel.db"
-    shutil.copy(migrated_template, path)
-    return f"sqlite+aiosqlite:///{path}"
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, migrated_template: Path, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database per test: on SQLite, and on PostgreSQL (as a non-owner role)."""
+    if request.param == "sqlite":
+        path = tmp_path / "ask_panel.db"
+        shutil.copy(migrated_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template: PostgresTemplate = request.getfixturevalue("postgres_template")
+    with template.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate]:
+    template = PostgresTemplate.create()
+    yield template
+    template.drop()
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
