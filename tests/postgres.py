@@ -7,6 +7,7 @@ reason, except under CI (CI=true), where a missing server is a failure.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import psycopg
 import pytest
 
 from ask_panel.infrastructure.db.migrate import upgrade
+from ask_panel.infrastructure.jobs.procrastinate_queue import apply_schema, build_app
 
 ADMIN_URL = os.environ.get("ASK_PANEL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 APP_ROLE = "ask_panel_app"
@@ -67,6 +69,7 @@ class PostgresTemplate:
                 admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '{APP_PASSWORD}'")
             admin.execute(f'CREATE DATABASE "{name}"')
         upgrade(owner_url(name))
+        asyncio.run(apply_schema(build_app(owner_url(name))))
         db_info = psycopg.conninfo.conninfo_to_dict(ADMIN_URL) | {"dbname": name}
         with psycopg.connect(psycopg.conninfo.make_conninfo(**db_info), autocommit=True) as conn:
             for statement in (

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
+from collections.abc import Sequence
+
+import procrastinate
 
 from ask_panel.application.agents import AgentService
 from ask_panel.application.hub import EventHub
 from ask_panel.application.panels import PanelService
-from ask_panel.application.ports import LLMProvider
+from ask_panel.application.ports import EventPublisher, LLMProvider, PanelExecutor
 from ask_panel.application.pricing import PriceTable
 from ask_panel.application.runner import LocalPanelPool, PanelRun
 from ask_panel.application.streams import StreamService
 from ask_panel.application.tickets import TicketService
 from ask_panel.config import Settings
+from ask_panel.domain.events import StoredEvent
+from ask_panel.domain.ids import PanelId
 from ask_panel.infrastructure.auth import TokenVerifier
+from ask_panel.infrastructure.bus.bridge import WakeupBridge
+from ask_panel.infrastructure.bus.fanout import FanoutPublisher
+from ask_panel.infrastructure.bus.postgres import PostgresWakeups
+from ask_panel.infrastructure.bus.redis import RedisWakeups
 from ask_panel.infrastructure.db.engine import Database
 from ask_panel.infrastructure.db.group_commit import GroupCommitCheckpoints
 from ask_panel.infrastructure.db.repositories import SqlRecoveryScanner
 from ask_panel.infrastructure.db.uow import SqlUnitOfWorkFactory
+from ask_panel.infrastructure.jobs.procrastinate_queue import (
+    QUEUE,
+    ProcrastinateExecutor,
+    WorkerUpkeep,
+    build_app,
+)
 from ask_panel.infrastructure.llm.registry import Providers
 from ask_panel.infrastructure.llm.resilient import ResilientProvider
 from ask_panel.infrastructure.llm.simulated import SimulatedProvider
@@ -75,6 +92,7 @@ class Container:
 
     def __init__(self, settings: Settings, *, providers: Providers | None = None) -> None:
         self.settings = settings
+        self.origin = uuid.uuid4().hex[:12]
         self.database = Database(
             settings.database_url,
             pool_size=settings.db_pool_size,
@@ -88,11 +106,27 @@ class Container:
             max_streams_per_tenant=settings.max_streams_per_tenant,
         )
         self.providers = providers or build_providers(settings)
+
+        # Fan-out across processes: commits wake the other processes, which read the log.
+        mode = settings.fanout_mode
+        self.bridge = WakeupBridge(self.uow, self.hub, origin=self.origin) if mode != "none" else None
+        self.wakeups: PostgresWakeups | RedisWakeups | None = None
+        publisher: EventPublisher = self.hub
+        if self.bridge is not None and mode == "postgres":
+            self.database.notify_origin = self.origin
+            self.wakeups = PostgresWakeups(settings.database_url, self.bridge.on_wakeup)
+        elif self.bridge is not None and mode == "redis":
+            assert settings.redis_url, "ASK_PANEL_REDIS_URL is required for Redis fan-out"
+            redis_wakeups = RedisWakeups(settings.redis_url, self.bridge.on_wakeup)
+            self.wakeups = redis_wakeups
+            publisher = FanoutPublisher(self.hub, redis_wakeups, origin=self.origin)
+        self.publisher = publisher
+
         self.checkpoints = GroupCommitCheckpoints(self.database) if self.database.is_sqlite else None
         self.run = PanelRun(
             checkpoints=self.checkpoints,
             uow_factory=self.uow,
-            publisher=self.hub,
+            publisher=publisher,
             providers=self.providers,
             prices=PriceTable(),
             default_model=settings.default_model,
@@ -100,7 +134,23 @@ class Container:
         self.pool = LocalPanelPool(
             self.run, max_concurrent=settings.max_concurrent_panels, recovery=SqlRecoveryScanner(self.database)
         )
-        self.panels = PanelService(self.uow, self.pool, self.hub, max_query_chars=settings.max_query_chars)
+        executor: PanelExecutor = self.pool
+        self.jobs: procrastinate.App | None = None
+        self.upkeep: WorkerUpkeep | None = None
+        if settings.executor == "procrastinate":
+            self.jobs = build_app(settings.database_url, run_panel=self.pool.run_now)
+            executor = ProcrastinateExecutor(self.jobs)
+            self.upkeep = WorkerUpkeep(
+                self.jobs,
+                self.database,
+                stalled_after_s=settings.worker_stalled_after_s,
+                interval_s=max(1.0, settings.worker_heartbeat_s),
+            )
+        if self.bridge is not None:
+            self.bridge.hooks.append((self.pool.is_running, self._stop_ended_runs))
+        self._worker: asyncio.Task[None] | None = None
+
+        self.panels = PanelService(self.uow, executor, publisher, max_query_chars=settings.max_query_chars)
         self.agents = AgentService(self.uow, known_providers=self.providers.names)
         self.streams = StreamService(self.uow, self.hub)
         self.tickets = TicketService(self.uow, ttl_seconds=settings.ticket_ttl_s)
@@ -115,16 +165,53 @@ class Container:
             else None
         )
 
+    def _stop_ended_runs(self, panel_id: PanelId, events: Sequence[StoredEvent]) -> None:
+        """A run here whose panel was ended elsewhere (a cancel on another node) is stopped now."""
+        if any(e.is_terminal for e in events):
+            asyncio.get_running_loop().create_task(self.pool.stop(panel_id))
+
     async def start(self) -> None:
         if self.settings.auth_mode == "none":
             log.warning("ASK_PANEL_AUTH_MODE=none: no authentication, for local development only")
-        if self.settings.run_worker:
+        if self.wakeups is not None:
+            await self.wakeups.start()
+        if self.jobs is not None:
+            await self.jobs.open_async()
+        if not self.settings.run_worker:
+            return
+        if self.jobs is None:
             await self.pool.resume_unfinished()
+            return
+        self._worker = asyncio.create_task(
+            self.jobs.run_worker_async(
+                queues=[QUEUE],
+                concurrency=self.settings.worker_concurrency,
+                install_signal_handlers=False,
+                update_heartbeat_interval=self.settings.worker_heartbeat_s,
+                stalled_worker_timeout=self.settings.worker_stalled_after_s,
+                shutdown_graceful_timeout=1.0,
+                delete_jobs="successful",
+            ),
+            name="procrastinate-worker",
+        )
+        assert self.upkeep is not None
+        self.upkeep.start()
 
     async def stop(self) -> None:
         self.hub.close_all()
+        if self.upkeep is not None:
+            await self.upkeep.close()
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
         await self.pool.close()
         if self.checkpoints is not None:
             await self.checkpoints.close()
+        if self.wakeups is not None:
+            await self.wakeups.close()
+        if self.bridge is not None:
+            await self.bridge.close()
+        if self.jobs is not None:
+            await self.jobs.close_async()
         await self.providers.aclose()
         await self.database.dispose()

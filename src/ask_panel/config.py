@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(10, ge=0, le=200)
     db_statement_timeout_ms: int = Field(30_000, ge=0)
     redis_url: str | None = None
+    fanout: Literal["auto", "none", "postgres", "redis"] = "auto"
+    executor: Literal["local", "procrastinate"] = "local"
+    worker_concurrency: int = Field(32, ge=1)
+    worker_heartbeat_s: float = Field(2.0, gt=0)
+    worker_stalled_after_s: float = Field(10.0, gt=0)
 
     auth_mode: Literal["jwt", "none"] = "jwt"
     jwt_secret: str | None = None
@@ -64,6 +69,15 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.jwt_secret == DEVELOPMENT_SECRET:
             raise ValueError("the development JWT secret must not be used in production")
         return self
+
+    @property
+    def fanout_mode(self) -> str:
+        """How committed events reach other processes: none, postgres (LISTEN/NOTIFY) or redis."""
+        if self.fanout != "auto":
+            return self.fanout
+        if self.redis_url:
+            return "redis"
+        return "postgres" if self.database_url.startswith("postgresql") else "none"
 
     @property
     def default_model(self) -> str | None:

@@ -125,6 +125,7 @@ class LocalPanelPool:
         self._tasks: dict[PanelId, asyncio.Task[None]] = {}
         self._recovery = recovery
         self._closing = False
+        self._stopped: set[PanelId] = set()
         self.on_finished: Callable[[PanelId, PanelStatus | None], None] | None = None
 
     @property
@@ -134,6 +135,7 @@ class LocalPanelPool:
     async def submit(self, tenant: TenantId, panel_id: PanelId) -> None:
         if self._closing or panel_id in self._tasks:
             return
+        self._stopped.discard(panel_id)
         task = asyncio.create_task(self._guarded(tenant, panel_id), name=f"panel-{panel_id}")
         self._tasks[panel_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(panel_id, None))
@@ -151,10 +153,29 @@ class LocalPanelPool:
                 if self.on_finished is not None:
                     self.on_finished(panel_id, status)
 
+    def is_running(self, panel_id: PanelId) -> bool:
+        return panel_id in self._tasks
+
+    async def run_now(self, tenant: TenantId, panel_id: PanelId) -> None:
+        """Run the panel here and wait for it (a worker's job). A stop() ends it quietly."""
+        await self.submit(tenant, panel_id)
+        task = self._tasks.get(panel_id)
+        if task is None:
+            return
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if panel_id in self._stopped:
+                self._stopped.discard(panel_id)
+                return
+            task.cancel()
+            raise
+
     async def stop(self, panel_id: PanelId) -> None:
         task = self._tasks.get(panel_id)
         if task is None or task is asyncio.current_task():
             return
+        self._stopped.add(panel_id)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

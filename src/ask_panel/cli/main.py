@@ -25,12 +25,48 @@ def is_loopback(host: str) -> bool:
 
 
 def migrate(settings: Settings) -> None:
+    """The service's schema (Alembic) and, on PostgreSQL, the job queue's schema."""
     from ask_panel.infrastructure.db.migrate import upgrade
 
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
+    if url.get_backend_name() == "postgresql":
+        import asyncio
+
+        from ask_panel.infrastructure.jobs.procrastinate_queue import apply_schema, build_app
+
+        asyncio.run(apply_schema(build_app(settings.database_url)))
+
+
+def worker(settings: Settings) -> int:
+    """Run panels from the job queue until SIGTERM or SIGINT."""
+    import asyncio
+    import signal
+
+    from ask_panel.bootstrap import Container
+
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        log.error("workers need PostgreSQL (ASK_PANEL_DATABASE_URL=postgresql+asyncpg://...)")
+        return 2
+    settings = settings.model_copy(update={"executor": "procrastinate", "run_worker": True})
+
+    async def main() -> None:
+        container = Container(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await container.start()
+        log.info("worker %s is taking panels", container.origin)
+        try:
+            await stop.wait()
+        finally:
+            await container.stop()
+
+    asyncio.run(main())
+    return 0
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,7 +83,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     if args.no_worker:
-        settings = settings.model_copy(update={"run_worker": False})
+        settings = settings.model_copy(update={"run_worker": False, "executor": "procrastinate"})
     if not args.no_migrate and (make_url(settings.database_url).get_backend_name() == "sqlite" or args.migrate):
         migrate(settings)
     # The app's lifespan starts and stops the container: uvicorn re-raises SIGTERM/SIGINT once serve()
@@ -101,7 +137,11 @@ def parser() -> argparse.ArgumentParser:
     s = commands.add_parser("serve", help="serve the HTTP API (and run panels in this process)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--no-worker", action="store_true", help="API only: do not execute panels here")
+    s.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="API only: panels are queued for `ask-panel worker` processes (PostgreSQL)",
+    )
     s.add_argument(
         "--insecure-allow-remote", action="store_true", help="allow ASK_PANEL_AUTH_MODE=none on a non-loopback address"
     )
@@ -109,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-migrate", action="store_true", help="never apply migrations on start")
     s.add_argument("--access-log", action="store_true")
     commands.add_parser("migrate", help="apply the database migrations")
+    commands.add_parser("worker", help="run panels from the job queue (PostgreSQL)")
     t = commands.add_parser("token", help="mint a development token with the configured secret")
     t.add_argument("--tenant", action="append", required=True, help="tenant UUID (repeatable)")
     t.add_argument("--ttl", type=int, default=3600)
@@ -127,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings)
         log.info("database is at the latest revision")
         return 0
+    if args.command == "worker":
+        return worker(settings)
     return token(args, settings)
 
 

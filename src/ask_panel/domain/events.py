@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ask_panel.domain.ids import TenantId
+
 
 class EventType(StrEnum):
     PANEL_STARTED = "panel_started"
@@ -38,6 +40,7 @@ class StoredEvent:
     type: str
     data: dict[str, Any]
     created_at: datetime
+    tenant_id: TenantId | None = None
 
     @property
     def is_terminal(self) -> bool:

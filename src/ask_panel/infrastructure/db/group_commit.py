@@ -57,7 +57,9 @@ class GroupCommitCheckpoints:
                 async with self._db.engine.connect() as conn:
                     await conn.begin()
                     for panel, future in batch:
-                        repository = SqlPanelRepository(conn, TenantScope(panel.tenant_id))
+                        repository = SqlPanelRepository(
+                            conn, TenantScope(panel.tenant_id), notify_origin=self._db.notify_origin
+                        )
                         try:
                             outcomes.append((future, await repository.save(panel)))
                         except StaleAttempt as exc:

@@ -17,6 +17,7 @@ from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.infrastructure.bus.wakeup import CHANNEL as NOTIFY_CHANNEL
 from ask_panel.infrastructure.db.scope import TenantScope
 from ask_panel.infrastructure.db.tables import agents, panel_events, panels, stream_tickets
 
@@ -38,9 +39,12 @@ def _to_panel(row: Any) -> Panel:
 
 
 class SqlPanelRepository:
-    def __init__(self, conn: AsyncConnection, scope: TenantScope) -> None:
+    """Panels of one tenant. On PostgreSQL with fan-out, a commit also NOTIFYs (delivered on commit)."""
+
+    def __init__(self, conn: AsyncConnection, scope: TenantScope, *, notify_origin: str | None = None) -> None:
         self._conn = conn
         self._scope = scope
+        self._notify_origin = notify_origin
 
     async def add(self, panel: Panel, *, idempotency_key: str | None, fingerprint: str | None) -> None:
         events, panel.pending_events = panel.pending_events, []
@@ -131,11 +135,16 @@ class SqlPanelRepository:
             return []
         first = last_seq - len(events) + 1
         panel_key = str(panel.panel_id)
-        stored = [StoredEvent(panel_key, first + i, e.type.value, e.data, now) for i, e in enumerate(events)]
+        stored = [
+            StoredEvent(panel_key, first + i, e.type.value, e.data, now, panel.tenant_id) for i, e in enumerate(events)
+        ]
         await self._conn.execute(
             insert(panel_events),
             [self._scope.row(panel_id=panel_key, seq=s.seq, type=s.type, data=s.data, created_at=now) for s in stored],
         )
+        if self._notify_origin is not None:
+            wakeup = f"{self._scope.tenant_key}|{panel_key}|{first}|{last_seq}|{self._notify_origin}"
+            await self._conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, wakeup)))
         return stored
 
 
@@ -152,7 +161,7 @@ class SqlEventLog:
         if limit is not None:
             stmt = stmt.limit(limit)
         rows = (await self._conn.execute(stmt)).all()
-        return [StoredEvent(key, r.seq, r.type, r.data, r.created_at) for r in rows]
+        return [StoredEvent(key, r.seq, r.type, r.data, r.created_at, self._scope.tenant) for r in rows]
 
 
 class SqlAgentRepository:

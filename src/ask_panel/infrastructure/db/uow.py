@@ -50,7 +50,7 @@ class SqlUnitOfWork:
         except BaseException:
             await self._release()
             raise
-        self.panels = SqlPanelRepository(self._conn, self._scope)
+        self.panels = SqlPanelRepository(self._conn, self._scope, notify_origin=self._db.notify_origin)
         self.agents = SqlAgentRepository(self._conn, self._scope)
         self.events = SqlEventLog(self._conn, self._scope)
         self.tickets = SqlTicketStore(self._conn)

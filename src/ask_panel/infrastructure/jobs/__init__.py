@@ -1,0 +1,1 @@
+"""Panel execution across worker processes, on procrastinate (a PostgreSQL job queue)."""

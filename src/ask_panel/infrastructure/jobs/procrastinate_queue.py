@@ -1,0 +1,135 @@
+"""The procrastinate job queue: the `run_panel` task, the executor that defers it, and worker upkeep.
+
+A panel is one job, locked by its id (never two runs at once) and queued once (queueing lock).
+Worker liveness comes from procrastinate's heartbeats: a job whose worker stopped beating is
+retried, and the next run resumes the panel from its last checkpoint under a new attempt (which
+fences out the old one if it was only slow). Panels left queued or in progress without a job
+(a lost defer, a worker stopped mid-run) are deferred again by the reconciler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+import procrastinate
+from procrastinate import exceptions as procrastinate_errors
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.infrastructure.db.engine import Database
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "ask_panel.run_panel"
+QUEUE = "panels"
+
+RunPanel = Callable[[TenantId, PanelId], Awaitable[None]]
+
+
+def conninfo(database_url: str) -> str:
+    """A libpq connection string from the service's SQLAlchemy URL."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def build_app(database_url: str, run_panel: RunPanel | None = None) -> procrastinate.App:
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url)))
+
+    async def run_panel_job(tenant_id: str, panel_id: str) -> None:
+        if run_panel is None:
+            raise RuntimeError("this process only defers panels; it does not run them")
+        await run_panel(TenantId.from_string(tenant_id), PanelId.from_string(panel_id))
+
+    app.task(name=TASK_NAME, queue=QUEUE)(run_panel_job)
+    return app
+
+
+async def defer(app: procrastinate.App, tenant: TenantId, panel_id: PanelId) -> None:
+    task = app.configure_task(TASK_NAME, lock=str(panel_id), queueing_lock=str(panel_id))
+    with contextlib.suppress(procrastinate_errors.AlreadyEnqueued):
+        await task.defer_async(tenant_id=str(tenant), panel_id=str(panel_id))
+
+
+class ProcrastinateExecutor:
+    """PanelExecutor for API nodes: a queued panel becomes a job for whichever worker takes it."""
+
+    def __init__(self, app: procrastinate.App) -> None:
+        self._app = app
+
+    async def submit(self, tenant: TenantId, panel_id: PanelId) -> None:
+        await defer(self._app, tenant, panel_id)
+
+    async def stop(self, panel_id: PanelId) -> None:
+        """The run is in a worker: it stops on the `panel_cancelled` wake-up (and is fenced anyway)."""
+
+
+class WorkerUpkeep:
+    """Retries jobs of dead workers and re-defers orphaned panels, every `interval_s`."""
+
+    def __init__(
+        self, app: procrastinate.App, database: Database, *, stalled_after_s: float, interval_s: float
+    ) -> None:
+        self._app = app
+        self._db = database
+        self._stalled_after = stalled_after_s
+        self._interval = interval_s
+        self._task: asyncio.Task[None] | None = None
+        self.retried = 0
+        self.redeferred = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="worker-upkeep")
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.retry_stalled()
+                await self.redefer_orphans()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("worker upkeep failed")
+            await asyncio.sleep(self._interval)
+
+    async def retry_stalled(self) -> None:
+        stalled = await self._app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=self._stalled_after)
+        for job in stalled:
+            try:
+                await self._app.job_manager.retry_job(job)
+                self.retried += 1
+                log.warning("job %s (panel %s) lost its worker; retrying", job.id, job.lock)
+            except Exception as exc:
+                log.info("job %s was retried elsewhere: %s", job.id, exc)
+
+    async def redefer_orphans(self) -> None:
+        query = text(
+            "SELECT p.tenant_id, p.panel_id FROM panels p WHERE p.status IN ('queued', 'in_progress') "
+            "AND p.updated_at < now() - make_interval(secs => :grace) AND NOT EXISTS ("
+            "SELECT 1 FROM procrastinate_jobs j WHERE j.lock = p.panel_id AND j.status IN ('todo', 'doing'))"
+        )
+        async with self._db.system_connection() as conn:
+            rows = (await conn.execute(query, {"grace": self._stalled_after})).all()
+        for tenant, panel in rows:
+            await defer(self._app, TenantId.from_string(tenant), PanelId.from_string(panel))
+            self.redeferred += 1
+            log.warning("panel %s had no job; deferred again", panel)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def apply_schema(app: procrastinate.App) -> None:
+    """Create procrastinate's tables and functions if this database does not have them yet."""
+    async with app.open_async():
+        connector = app.connector
+        exists = await connector.execute_query_one_async(
+            "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
+        )
+        if not exists["present"]:
+            await app.schema_manager.apply_schema_async()
