@@ -61,22 +61,23 @@ async def current_tenant(
     return await authenticate(request, x_tenant_id, authorization)
 
 
-def panel_service(request: Request) -> PanelService:
+async def panel_service(request: Request) -> PanelService:
     return container_of(request).panels
 
 
-def agent_service(request: Request) -> AgentService:
+async def agent_service(request: Request) -> AgentService:
     return container_of(request).agents
 
 
-def stream_service(connection: HTTPConnection) -> StreamService:
+async def stream_service(connection: HTTPConnection) -> StreamService:
     return container_of(connection).streams
 
 
-def ticket_service(connection: HTTPConnection) -> TicketService:
+async def ticket_service(connection: HTTPConnection) -> TicketService:
     return container_of(connection).tickets
 
 
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread pool.
 Tenant = Annotated[TenantId, Depends(current_tenant)]
 Panels = Annotated[PanelService, Depends(panel_service)]
 Agents = Annotated[AgentService, Depends(agent_service)]

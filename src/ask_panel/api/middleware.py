@@ -35,7 +35,11 @@ class RequestIdMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses request bodies over `max_bytes` with 413, by Content-Length or while reading."""
+    """Refuses request bodies over `max_bytes` with a problem+json 413, by Content-Length or while reading.
+
+    FastAPI's own `max_body_size` answers 413 in plain text before the app's error handlers run,
+    which would break the promise that every error is problem+json.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app

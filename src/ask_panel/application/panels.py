@@ -104,14 +104,15 @@ class PanelService:
     async def _pick_experts(
         self, agents: AgentRepository, query: str, agent_ids: list[str] | None
     ) -> tuple[list[Expert], str]:
-        tenant_experts: list[Expert] = await agents.all()
         if not agent_ids:
-            return select_experts(query, [*BUILTIN_EXPERTS, *tenant_experts]), "auto"
+            return select_experts(query, [*BUILTIN_EXPERTS, *await agents.all()]), "auto"
         if len(agent_ids) > MAX_MEMBERS:
             raise InvalidInput(f"At most {MAX_MEMBERS} agent ids")
         if len(set(agent_ids)) != len(agent_ids):
             raise InvalidInput("agent_ids must not repeat")
-        own = {e.agent_id: e for e in tenant_experts}
+        if all(a in BUILTIN_BY_ID for a in agent_ids):
+            return [BUILTIN_BY_ID[a] for a in agent_ids], "requested"
+        own = {e.agent_id: e for e in await agents.all()}
         unknown = [a for a in agent_ids if a not in BUILTIN_BY_ID and a not in own]
         if unknown:
             raise UnknownAgents(unknown)

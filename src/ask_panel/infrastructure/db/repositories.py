@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +20,25 @@ from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.infrastructure.bus.wakeup import CHANNEL as NOTIFY_CHANNEL
 from ask_panel.infrastructure.db.scope import TenantScope
 from ask_panel.infrastructure.db.tables import agents, panel_events, panels, stream_tickets
+
+# Statements built once; values come as parameters (no per-call compilation of literals).
+INSERT_PANEL = insert(panels)
+INSERT_EVENTS = insert(panel_events)
+# The fenced checkpoint write: only the tenant's row, only while its attempt is still current.
+SAVE_PANEL = (
+    TenantScope.update_bound(
+        panels, panels.c.panel_id == bindparam("w_panel_id"), panels.c.attempt == bindparam("w_attempt")
+    )
+    .values(
+        status=bindparam("status"),
+        error=bindparam("error"),
+        body=bindparam("body", type_=panels.c.body.type),
+        updated_at=bindparam("updated_at", type_=panels.c.updated_at.type),
+        attempt=bindparam("attempt"),
+        last_seq=panels.c.last_seq + bindparam("added"),
+    )
+    .returning(panels.c.last_seq)
+)
 
 
 def _to_panel(row: Any) -> Panel:
@@ -50,22 +69,21 @@ class SqlPanelRepository:
         events, panel.pending_events = panel.pending_events, []
         try:
             await self._conn.execute(
-                insert(panels).values(
-                    self._scope.row(
-                        panel_id=str(panel.panel_id),
-                        query=panel.query,
-                        panel_type=panel.panel_type.value,
-                        status=panel.status.value,
-                        attempt=panel.attempt,
-                        last_seq=0,
-                        error=panel.error,
-                        idempotency_key=idempotency_key,
-                        request_fingerprint=fingerprint,
-                        body=panel.body(),
-                        created_at=panel.created_at,
-                        updated_at=panel.updated_at,
-                    )
-                )
+                INSERT_PANEL,
+                self._scope.row(
+                    panel_id=str(panel.panel_id),
+                    query=panel.query,
+                    panel_type=panel.panel_type.value,
+                    status=panel.status.value,
+                    attempt=panel.attempt,
+                    last_seq=0,
+                    error=panel.error,
+                    idempotency_key=idempotency_key,
+                    request_fingerprint=fingerprint,
+                    body=panel.body(),
+                    created_at=panel.created_at,
+                    updated_at=panel.updated_at,
+                ),
             )
         except IntegrityError:
             raise IdempotencyConflict("A request with this Idempotency-Key is being processed; retry") from None
@@ -113,19 +131,17 @@ class SqlPanelRepository:
         events, panel.pending_events = panel.pending_events, []
         attempt = panel.attempt + 1 if bump_attempt else panel.attempt
         now = utcnow()
-        stmt = (
-            self._scope.update(panels, panels.c.panel_id == str(panel.panel_id), panels.c.attempt == panel.attempt)
-            .values(
-                status=panel.status.value,
-                error=panel.error,
-                body=panel.body(),
-                updated_at=now,
-                attempt=attempt,
-                last_seq=panels.c.last_seq + len(events),
-            )
-            .returning(panels.c.last_seq)
+        params = self._scope.bound(
+            w_panel_id=str(panel.panel_id),
+            w_attempt=panel.attempt,
+            status=panel.status.value,
+            error=panel.error,
+            body=panel.body(),
+            updated_at=now,
+            attempt=attempt,
+            added=len(events),
         )
-        last_seq = (await self._conn.execute(stmt)).scalar_one_or_none()
+        last_seq = (await self._conn.execute(SAVE_PANEL, params)).scalar_one_or_none()
         if last_seq is None:
             raise StaleAttempt(f"attempt {panel.attempt} of panel {panel.panel_id} is no longer current")
         panel.attempt = attempt
@@ -139,7 +155,7 @@ class SqlPanelRepository:
             StoredEvent(panel_key, first + i, e.type.value, e.data, now, panel.tenant_id) for i, e in enumerate(events)
         ]
         await self._conn.execute(
-            insert(panel_events),
+            INSERT_EVENTS,
             [self._scope.row(panel_id=panel_key, seq=s.seq, type=s.type, data=s.data, created_at=now) for s in stored],
         )
         if self._notify_origin is not None:

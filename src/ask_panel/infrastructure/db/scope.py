@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Delete, Select, Table, Update, and_, delete, select, update
+from sqlalchemy import ColumnElement, Delete, Select, Table, Update, and_, bindparam, delete, select, update
 
 from ask_panel.domain.ids import TenantId
 
@@ -28,3 +28,18 @@ class TenantScope:
 
     def row(self, **values: object) -> dict[str, object]:
         return {"tenant_id": self.tenant_key, **values}
+
+    # Prebuilt statements take the tenant as a parameter: build them with the *_bound helpers and
+    # execute them with `bound(...)`, which supplies this scope's tenant.
+    TENANT_PARAM = "scope_tenant_id"
+
+    @classmethod
+    def owns_bound(cls, table: Table) -> ColumnElement[bool]:
+        return table.c.tenant_id == bindparam(cls.TENANT_PARAM)
+
+    @classmethod
+    def update_bound(cls, table: Table, *where: ColumnElement[bool]) -> Update:
+        return update(table).where(and_(cls.owns_bound(table), *where))
+
+    def bound(self, **params: object) -> dict[str, object]:
+        return {self.TENANT_PARAM: self.tenant_key, **params}
