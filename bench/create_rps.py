@@ -11,7 +11,6 @@ not absolute numbers.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import shutil
@@ -24,8 +23,8 @@ from pathlib import Path
 
 import httpx2
 
-from bench.common import machine, stamp
 from ask_panel.infrastructure.db.migrate import upgrade
+from bench.common import machine, stamp
 
 BODY = (
     '{"query": "What is our FDA 510(k) strategy for this device?", "panel_type": "structured", '
@@ -165,5 +164,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(asyncio.sleep(0))
     main()
