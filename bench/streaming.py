@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import os
 import pstats
+import random
 import resource
 import signal
 import socket
@@ -46,7 +47,7 @@ import httpx2
 from ask_panel.bootstrap import Container
 from ask_panel.config import Settings
 from ask_panel.domain.ids import PanelId, TenantId
-from bench.common import machine, percentile, rss_kib, scratch_sqlite, stamp
+from bench.common import machine, percentile, scratch_sqlite, stamp
 
 HOST = "127.0.0.1"  # loopback only, always
 TENANT = "11111111-1111-1111-1111-111111111111"
@@ -58,6 +59,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "streaming.md"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MAX_STREAMS = 20_000
 TERMINAL_TYPES = (b"panel_complete", b"panel_cancelled")
+PHASES = random.Random(20_000)  # the polling subscribers' phases, reproducibly
 
 
 # ---- processes -------------------------------------------------------------------------------------
@@ -120,10 +122,14 @@ class ServerProcess:
         except OSError:
             return ""
 
-    def cpu_seconds(self) -> float:
+    def cpu_split(self) -> tuple[float, float]:
+        """(user, system) CPU seconds of the process, all threads."""
         stat = Path(f"/proc/{self.pid}/stat").read_text()
         fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+        return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK  # utime, stime
+
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu_split())
 
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -240,6 +246,7 @@ class SseStream(asyncio.Protocol):
         self.first_event: asyncio.Future[tuple[str, float]] = loop.create_future()
         self.events: list[tuple[int, float]] = []
         self.count = 0
+        self.bytes = 0
         self.lost = False
         self.transport: asyncio.Transport | None = None
         self._request = request
@@ -266,6 +273,7 @@ class SseStream(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         now = time.time()
+        self.bytes += len(data)
         raw = self._raw
         raw += data
         if self._in_head:
@@ -346,15 +354,24 @@ async def open_stream(port: int, panel_id: str, *, record: bool = True, timeout_
 
 
 async def open_many(
-    port: int, panel_ids: Sequence[str], *, record: bool = True, parallel: int = 200, timeout_s: float = 120.0
+    port: int,
+    panel_ids: Sequence[str],
+    *,
+    record: bool = True,
+    parallel: int = 200,
+    timeout_s: float = 120.0,
+    spread_s: float = 0.0,
 ) -> list[SseStream]:
+    """Open streams, `parallel` connecting at a time; with `spread_s`, stream i starts at i/n of it."""
     gate = asyncio.Semaphore(parallel)
 
-    async def one(pid: str) -> SseStream:
+    async def one(i: int, pid: str) -> SseStream:
+        if spread_s:
+            await asyncio.sleep(spread_s * i / len(panel_ids))
         async with gate:
             return await open_stream(port, pid, record=record, timeout_s=timeout_s)
 
-    results = await asyncio.gather(*(one(pid) for pid in panel_ids), return_exceptions=True)
+    results = await asyncio.gather(*(one(i, pid) for i, pid in enumerate(panel_ids)), return_exceptions=True)
     streams = [r for r in results if isinstance(r, SseStream)]
     errors = [r for r in results if not isinstance(r, SseStream)]
     if errors:
@@ -439,6 +456,8 @@ class Run:
     server_cpu_s: float = 0.0
     runner_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+    server_sys_s: float = 0.0
+    bytes: int = 0
 
     def add(self, other: Run) -> None:
         self.latencies_ms += other.latencies_ms
@@ -451,6 +470,8 @@ class Run:
         self.server_cpu_s += other.server_cpu_s
         self.runner_cpu_s += other.runner_cpu_s
         self.client_cpu_s += other.client_cpu_s
+        self.server_sys_s += other.server_sys_s
+        self.bytes += other.bytes
         self.panels += other.panels
 
 
@@ -466,24 +487,36 @@ async def run_panels(
     timeout_s: float = 300.0,
     on_start: Callable[[], object] | None = None,
     on_end: Callable[[], object] | None = None,
+    polling: bool = False,
 ) -> Run:
-    """Connect `subscribers` streams to each panel, execute them all, wait for every terminal event."""
-    streams = await open_many(stream_port, [pid for pid in panel_ids for _ in range(subscribers)])
-    await asyncio.sleep(0.3)
+    """Connect `subscribers` streams to each panel, execute them all, wait for every terminal event.
+
+    With `polling`, the streams open spread over one poll interval and the executes wait a random
+    fraction of it, so the subscribers' poll phases are uniform relative to the commits (as with real
+    clients), not locked to the benchmark's own timing.
+    """
+    streams = await open_many(
+        stream_port, [pid for pid in panel_ids for _ in range(subscribers)], spread_s=1.0 if polling else 0.0
+    )
+    await asyncio.sleep(0.3 + (PHASES.uniform(0.0, 1.0) if polling else 0.0))
     if on_start is not None:
         on_start()
+    sys0 = measured.cpu_split()[1]
     cpu0, rcpu0, ccpu0, t0 = measured.cpu_seconds(), runner.cpu_seconds(), client_cpu_seconds(), time.time()
     await asyncio.gather(*(api.execute(pid) for pid in panel_ids))
     try:
         await asyncio.wait_for(asyncio.gather(*(s.done for s in streams)), timeout_s)
     finally:
         t1, cpu1, rcpu1, ccpu1 = time.time(), measured.cpu_seconds(), runner.cpu_seconds(), client_cpu_seconds()
+        sys1 = measured.cpu_split()[1]
         if on_end is not None:
             on_end()
         close_all(streams)
     run = Run(label, subscribers, len(panel_ids), wall_s=t1 - t0, server_cpu_s=cpu1 - cpu0)
     run.runner_cpu_s = rcpu1 - rcpu0
     run.client_cpu_s = ccpu1 - ccpu0
+    run.server_sys_s = sys1 - sys0
+    run.bytes = sum(s.bytes for s in streams)
     committed = {pid: await times.of(pid) for pid in panel_ids}
     per_event: dict[tuple[str, int], list[float]] = {}
     for s in streams:
@@ -509,6 +542,7 @@ async def latency_runs(
     measured: ServerProcess,
     runner: ServerProcess,
     plan: Sequence[tuple[int, int]],
+    polling: bool = False,
 ) -> list[Run]:
     """For each (subscribers, repetitions): that many panels one after another, all subscribers on it."""
     runs = []
@@ -516,7 +550,11 @@ async def latency_runs(
         total = Run(label, subscribers, 0)
         for i in range(repetitions):
             (panel_id,) = await api.create_many(1, seed0=1000 + i)
-            total.add(await run_panels(label, api, times, stream_port, measured, runner, [panel_id], subscribers))
+            total.add(
+                await run_panels(
+                    label, api, times, stream_port, measured, runner, [panel_id], subscribers, polling=polling
+                )
+            )
             await asyncio.sleep(0.5)
         runs.append(total)
         log(f"  {label} latency, {subscribers} subscribers: {fmt_latency(total.latencies_ms)}")
@@ -557,7 +595,7 @@ class IdleRow:
     open_s: float
     server_rss_mib: float
     kib_per_stream: float
-    client_kib_per_stream: float
+    open_cpu_ms: float
     idle_cpu_pct: float
     hold_s: float
     queries_per_sub_min: float | None
@@ -584,12 +622,11 @@ async def idle_streams(
     close_all(warm)
     await asyncio.sleep(2.0)
     base = server.rss_kib()
-    client_base = rss_kib()
     result = IdleResult([], base / 1024, 0.0)
     streams: list[SseStream] = []
     try:
         for k in steps:
-            t = time.time()
+            t, c = time.time(), server.cpu_seconds()
             try:
                 more = [panel_ids[i % len(panel_ids)] for i in range(len(streams), k)]
                 streams += await open_many(server.port, more, record=False, timeout_s=180.0)
@@ -598,6 +635,7 @@ async def idle_streams(
                 log(f"  {server.name} idle: failed {result.failure}")
                 break
             open_s = time.time() - t
+            open_cpu_ms = (server.cpu_seconds() - c) * 1000 / max(1, len(more))
             await asyncio.sleep(2.0)
             rss = server.rss_kib()
             hold = hold_s(k)
@@ -611,7 +649,7 @@ async def idle_streams(
             if alive != k:
                 result.failure = f"at {k} streams: {k - alive} streams ended while idle"
             row = IdleRow(
-                k, open_s, rss / 1024, (rss - base) / k, (rss_kib() - client_base) / k,
+                k, open_s, rss / 1024, (rss - base) / k, open_cpu_ms,
                 (c1 - c0) / (w1 - w0) * 100, w1 - w0, queries,
             )  # fmt: skip
             result.rows.append(row)
@@ -733,7 +771,7 @@ def idle_table(result: IdleResult, design: str) -> list[str]:
         queries = "0 (push)" if row.queries_per_sub_min is None else f"{row.queries_per_sub_min:.1f}"
         lines.append(
             f"| {design} | {row.streams:,} | {row.open_s:.1f} | {row.server_rss_mib:.0f} | {row.kib_per_stream:.1f} | "
-            f"{row.client_kib_per_stream:.1f} | {row.idle_cpu_pct:.1f} | {queries} |"
+            f"{row.open_cpu_ms:.2f} | {row.idle_cpu_pct:.1f} | {queries} |"
         )
     return lines
 
@@ -854,12 +892,14 @@ def render(r: Results) -> str:
         "Idle GET streams on 50 draft panels, opened in steps (200 connecting at a time) on a freshly started "
         "server; RSS from `/proc/<pid>/status` 2 s after each step, growth measured from the RSS after a "
         "warm-up of 20 streams. Idle CPU is the server's CPU time over a hold at each step divided by wall "
-        "time (heartbeats every 15 s are included when the hold reaches them). Client KiB/stream is this "
-        "client's own growth, for reference."
+        "time (heartbeats every 15 s are included when the hold reaches them). Open s is the step's wall time "
+        "to get every new stream's response head; open CPU is the server's CPU time during the step per "
+        "stream opened (for push it includes the subscription's replay read: the panel and its events; the "
+        "polling server sends the head before its first query)."
     )
     add("")
     add(
-        "| design | streams | open s | server RSS MiB | server KiB/stream | client KiB/stream | idle CPU % "
+        "| design | streams | open s | server RSS MiB | server KiB/stream | open CPU ms/stream | idle CPU % "
         "| queries / subscriber / min |"
     )
     add("|---|---|---|---|---|---|---|---|")
@@ -882,24 +922,31 @@ def render(r: Results) -> str:
     add(
         f"{panels} structured panels (3 rounds, same seeds in every run) executed together, {subs:,} subscribers on "
         f"each ({panels * subs:,} streams); the window runs from the executes to the last subscriber's terminal "
-        "event; server CPU = utime + stime of the server process from `/proc/<pid>/stat` (all threads). "
+        "event; server CPU = utime + stime of the server process from `/proc/<pid>/stat` (all threads; on "
+        "loopback the system part includes the receiving side's TCP work done in the sender's context). "
         "*Fan-out only* subtracts a baseline run of the same panels with one subscriber each (the panels' own "
-        "work: LLM simulation, strategy, commits)."
+        "work: LLM simulation, strategy, commits). Polling streams open spread over one second and the panels "
+        "start at a random phase, so the poll phases are uniform."
     )
     add("")
-    add("| run | streams | deliveries | wall s | server CPU s | deliveries / server CPU-s | client CPU s |")
-    add("|---|---|---|---|---|---|---|")
+    add(
+        "| run | streams | deliveries | bytes / delivery | wall s | server CPU s (of it system) "
+        "| deliveries / server CPU-s | client CPU s |"
+    )
+    add("|---|---|---|---|---|---|---|---|")
     for name, run in (
         ("push, baseline (1 subscriber per panel)", r.push_fanout_base),
         ("push", r.push_fanout),
         ("polling 1 s (polling server's CPU)", r.poll_fanout),
     ):
         add(
-            f"| {name} | {run.subscribers * run.panels:,} | {run.deliveries:,}/{run.expected:,} | {run.wall_s:.1f} | "
-            f"{run.server_cpu_s:.2f} | {per_cpu(run.deliveries, run.server_cpu_s)} | {run.client_cpu_s:.2f} |"
+            f"| {name} | {run.subscribers * run.panels:,} | {run.deliveries:,}/{run.expected:,} | "
+            f"{run.bytes / max(1, run.deliveries):,.0f} | {run.wall_s:.1f} | "
+            f"{run.server_cpu_s:.2f} ({run.server_sys_s:.2f}) | {per_cpu(run.deliveries, run.server_cpu_s)} | "
+            f"{run.client_cpu_s:.2f} |"
         )
     add(
-        f"| push, fan-out only (minus baseline) | | {net_deliveries:,} | | {net_cpu:.2f} | "
+        f"| push, fan-out only (minus baseline) | | {net_deliveries:,} | | | {net_cpu:.2f} | "
         f"{per_cpu(net_deliveries, net_cpu)} | |"
     )
     add("")
@@ -942,7 +989,7 @@ async def main(args: argparse.Namespace) -> Results | None:
         fanout = (5, 100)
     else:
         push_plan = [(1, 10), (100, 4), (1000, 2)]
-        poll_plan = [(1, 4), (100, 2), (1000, 2)]
+        poll_plan = [(1, 8), (100, 2), (1000, 2)]
         exec_reps, steps = 200, [1000, 2500, 5000, 10_000]
         fanout = (5, 400)
 
@@ -993,10 +1040,12 @@ async def main(args: argparse.Namespace) -> Results | None:
             poll.start()
             await poll.wait_ready()
             log("polling: commit-to-client latency ...")
-            poll_latency = await latency_runs("polling", api, times, poll.port, poll, push, poll_plan)
+            poll_latency = await latency_runs("polling", api, times, poll.port, poll, push, poll_plan, polling=True)
             log("polling: fan-out throughput ...")
             fan_ids = await api.create_many(fanout[0], rounds=3, seed0=500)
-            poll_fanout = await run_panels("polling", api, times, poll.port, poll, push, fan_ids, fanout[1])
+            poll_fanout = await run_panels(
+                "polling", api, times, poll.port, poll, push, fan_ids, fanout[1], polling=True
+            )
             log(f"  {poll_fanout.deliveries:,} deliveries, polling server CPU {poll_fanout.server_cpu_s:.2f} s")
             draft_ids = await api.create_many(50, seed0=9000)
         finally:

@@ -12,6 +12,8 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket
 from fastapi.responses import Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import SendTimeoutError
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ask_panel.api.deps import Panels, Streams, Tenant, Tickets, authenticate, container_of
@@ -77,6 +79,16 @@ def _resume_from(header: str | None, query: int | None) -> int:
     return int(header.strip())
 
 
+class PanelEventStream(EventSourceResponse):
+    """sse-starlette's response; a client dropped for not reading (send timeout) is logged, not a traceback."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except* SendTimeoutError:
+            log.info("disconnected a stream client that stopped reading (send timeout)")
+
+
 def _sse(request: Request, stream: PanelStream) -> EventSourceResponse:
     settings = container_of(request).settings
 
@@ -86,7 +98,7 @@ def _sse(request: Request, stream: PanelStream) -> EventSourceResponse:
             async for batch in batches:
                 yield batch[0].sse if len(batch) == 1 else b"".join(e.sse for e in batch)
 
-    return EventSourceResponse(
+    return PanelEventStream(
         frames(),
         ping=settings.sse_heartbeat_s,
         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
