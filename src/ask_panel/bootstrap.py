@@ -23,8 +23,10 @@ from ask_panel.domain.ids import PanelId
 from ask_panel.infrastructure.auth import TokenVerifier
 from ask_panel.infrastructure.bus.bridge import WakeupBridge
 from ask_panel.infrastructure.bus.fanout import FanoutPublisher
-from ask_panel.infrastructure.bus.postgres import PostgresWakeups
-from ask_panel.infrastructure.bus.redis import RedisWakeups
+from ask_panel.infrastructure.bus.postgres import PostgresBus
+from ask_panel.infrastructure.bus.redis import RedisBus
+from ask_panel.infrastructure.bus.tokens import TokenForwarder
+from ask_panel.infrastructure.bus.wakeup import CHANNEL as WAKEUP_CHANNEL
 from ask_panel.infrastructure.db.engine import Database
 from ask_panel.infrastructure.db.group_commit import GroupCommitCheckpoints
 from ask_panel.infrastructure.db.repositories import SqlRecoveryScanner
@@ -110,16 +112,21 @@ class Container:
         # Fan-out across processes: commits wake the other processes, which read the log.
         mode = settings.fanout_mode
         self.bridge = WakeupBridge(self.uow, self.hub, origin=self.origin) if mode != "none" else None
-        self.wakeups: PostgresWakeups | RedisWakeups | None = None
+        self.bus: PostgresBus | RedisBus | None = None
+        self.tokens: TokenForwarder | None = None
         publisher: EventPublisher = self.hub
-        if self.bridge is not None and mode == "postgres":
-            self.database.notify_origin = self.origin
-            self.wakeups = PostgresWakeups(settings.database_url, self.bridge.on_wakeup)
-        elif self.bridge is not None and mode == "redis":
-            assert settings.redis_url, "ASK_PANEL_REDIS_URL is required for Redis fan-out"
-            redis_wakeups = RedisWakeups(settings.redis_url, self.bridge.on_wakeup)
-            self.wakeups = redis_wakeups
-            publisher = FanoutPublisher(self.hub, redis_wakeups, origin=self.origin)
+        if self.bridge is not None:
+            if mode == "postgres":
+                self.database.notify_origin = self.origin  # commits NOTIFY inside their transaction
+                self.bus = PostgresBus(settings.database_url)
+            else:
+                assert settings.redis_url, "ASK_PANEL_REDIS_URL is required for Redis fan-out"
+                self.bus = RedisBus(settings.redis_url)
+            self.bus.subscribe(WAKEUP_CHANNEL, self.bridge.on_payload)
+            self.tokens = TokenForwarder(self.bus, self.hub, origin=self.origin)
+            publisher = FanoutPublisher(
+                self.hub, self.tokens, origin=self.origin, bus=self.bus if mode == "redis" else None
+            )
         self.publisher = publisher
 
         self.checkpoints = GroupCommitCheckpoints(self.database) if self.database.is_sqlite else None
@@ -173,8 +180,10 @@ class Container:
     async def start(self) -> None:
         if self.settings.auth_mode == "none":
             log.warning("ASK_PANEL_AUTH_MODE=none: no authentication, for local development only")
-        if self.wakeups is not None:
-            await self.wakeups.start()
+        if self.bus is not None:
+            await self.bus.start()
+        if self.tokens is not None:
+            self.tokens.start()
         if self.jobs is not None:
             await self.jobs.open_async()
         if not self.settings.run_worker:
@@ -207,8 +216,10 @@ class Container:
         await self.pool.close()
         if self.checkpoints is not None:
             await self.checkpoints.close()
-        if self.wakeups is not None:
-            await self.wakeups.close()
+        if self.tokens is not None:
+            await self.tokens.close()
+        if self.bus is not None:
+            await self.bus.close()
         if self.bridge is not None:
             await self.bridge.close()
         if self.jobs is not None:

@@ -133,3 +133,47 @@ def test_cancelling_on_the_api_node_stops_the_run_in_the_worker(pg_url: str, tmp
     assert at_cancel[-1]["event"] == "panel_cancelled"
     assert later == at_cancel
     assert "stale, stopping" not in worker.output(), "the run was cancelled, not left to hit the fence"
+
+
+@pytest.mark.parametrize("fanout", ["postgres", "redis"])
+def test_token_deltas_reach_a_watcher_on_another_node(pg_url: str, tmp_path: Path, fanout: str) -> None:
+    import threading
+
+    env = {"ASK_PANEL_FANOUT": fanout}
+    if fanout == "redis":
+        env["ASK_PANEL_REDIS_URL"] = redis_or_skip()
+    worker = start_worker(pg_url, tmp_path, "t", **env)
+    try:
+        with (
+            api_process(pg_url, tmp_path, "--no-worker", **env) as (base, _api),
+            httpx2.Client(base_url=base) as client,
+        ):
+            panel = client.post(
+                "/api/v1/panels", json={**PANEL, "configuration": {"max_rounds": 1}}, headers=TENANT
+            ).json()
+            url = f"/api/v1/panels/{panel['panel_id']}/stream?tokens=true"
+            lines: list[str] = []
+            connected = threading.Event()
+
+            def watch() -> None:
+                with (
+                    httpx2.Client(base_url=base) as watcher,
+                    watcher.stream("GET", url, headers=TENANT, timeout=httpx2.Timeout(120.0)) as response,
+                ):
+                    for line in response.iter_lines():
+                        connected.set()
+                        lines.append(line)
+
+            thread = threading.Thread(target=watch)
+            thread.start()
+            assert connected.wait(30)
+            time.sleep(0.5)  # the interest announcement reaches the worker
+            client.post(f"/api/v1/panels/{panel['panel_id']}/execute", headers=TENANT)
+            thread.join(120)
+    finally:
+        worker.stop()
+    events = parse_sse(lines)
+    tokens = [e for e in events if e["event"] == "expert_token"]
+    assert tokens, "token deltas were forwarded from the worker"
+    assert all("id" not in e and e["data"]["delta"] for e in tokens)
+    assert events[-1]["event"] == "panel_complete"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ask_panel.application.wire import WireEvent
 from ask_panel.domain.errors import TooManyStreams
@@ -76,6 +76,7 @@ class EventHub:
         self.max_streams = max_streams
         self.max_streams_per_tenant = max_streams_per_tenant
         self.delivered = 0
+        self.on_token_interest: Callable[[PanelId], None] | None = None
 
     @property
     def open_streams(self) -> int:
@@ -92,6 +93,8 @@ class EventHub:
         self._count += 1
         if tokens:
             self._token_listeners[panel_id] += 1
+            if self._token_listeners[panel_id] == 1 and self.on_token_interest is not None:
+                self.on_token_interest(panel_id)
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -138,6 +141,9 @@ class EventHub:
 
     def wants_tokens(self, panel_id: PanelId) -> bool:
         return panel_id in self._token_listeners
+
+    def token_panels(self) -> list[PanelId]:
+        return list(self._token_listeners)
 
     def close_all(self) -> None:
         for subscribers in list(self._subscribers.values()):

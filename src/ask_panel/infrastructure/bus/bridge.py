@@ -36,6 +36,11 @@ class WakeupBridge:
     def wanted(self, panel_id: PanelId) -> bool:
         return self._hub.has_subscribers(panel_id) or any(interested(panel_id) for interested, _ in self.hooks)
 
+    def on_payload(self, payload: str) -> None:
+        wakeup = Wakeup.decode(payload)
+        if wakeup is not None:
+            self.on_wakeup(wakeup)
+
     def on_wakeup(self, wakeup: Wakeup) -> None:
         self.received += 1
         if wakeup.origin == self.origin or not self.wanted(wakeup.panel_id):

@@ -1,4 +1,8 @@
-"""PostgresWakeups: one LISTEN connection per process; NOTIFY is sent inside the committing transaction."""
+"""PostgresBus: one LISTEN connection per process for all channels; it also sends out-of-transaction NOTIFYs.
+
+Event wake-ups are NOTIFYed by the repositories inside the committing transaction (so they are
+delivered only on commit); token deltas and token interest go through `send`.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from ask_panel.infrastructure.bus.wakeup import CHANNEL, Wakeup
-
 log = logging.getLogger(__name__)
+
+Handler = Callable[[str], None]
 
 
 def asyncpg_dsn(database_url: str) -> str:
@@ -21,15 +25,19 @@ def asyncpg_dsn(database_url: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-class PostgresWakeups:
-    """Listens on the channel and reconnects after a lost connection (a lost wake-up costs latency only)."""
+class PostgresBus:
+    """Reconnects after a lost connection: a lost message costs latency (the log has the data)."""
 
-    def __init__(self, database_url: str, on_wakeup: Callable[[Wakeup], None], *, channel: str = CHANNEL) -> None:
+    def __init__(self, database_url: str) -> None:
         self._dsn = asyncpg_dsn(database_url)
-        self._on_wakeup = on_wakeup
-        self._channel = channel
+        self._handlers: dict[str, Handler] = {}
         self._task: asyncio.Task[None] | None = None
+        self._conn: Any = None
         self._connected = asyncio.Event()
+        self._send_lock = asyncio.Lock()
+
+    def subscribe(self, channel: str, handler: Handler) -> None:
+        self._handlers[channel] = handler
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="pg-listen")
@@ -37,22 +45,36 @@ class PostgresWakeups:
             async with asyncio.timeout(10):
                 await self._connected.wait()
 
-    def _callback(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        wakeup = Wakeup.decode(payload)
-        if wakeup is not None:
-            self._on_wakeup(wakeup)
+    def _callback(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        handler = self._handlers.get(channel)
+        if handler is not None:
+            handler(payload)
+
+    async def send(self, channel: str, payload: str) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            async with self._send_lock:
+                await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+        except Exception as exc:
+            log.info("could not NOTIFY %s: %s", channel, exc)
 
     async def _listen(self) -> None:
         while True:
             try:
                 conn = await asyncpg.connect(self._dsn)
                 try:
-                    await conn.add_listener(self._channel, self._callback)
+                    for channel in self._handlers:
+                        await conn.add_listener(channel, self._callback)
+                    self._conn = conn
                     self._connected.set()
                     while not conn.is_closed():
                         await asyncio.sleep(5)
-                        await conn.execute("SELECT 1")
+                        async with self._send_lock:
+                            await conn.execute("SELECT 1")
                 finally:
+                    self._conn = None
                     with contextlib.suppress(Exception):
                         await conn.close()
             except asyncio.CancelledError:

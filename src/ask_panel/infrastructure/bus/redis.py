@@ -1,4 +1,4 @@
-"""RedisWakeups: wake-ups over Redis pub/sub (published after commit), one subscriber per process."""
+"""RedisBus: the cross-process messages over Redis pub/sub, one subscription per process."""
 
 from __future__ import annotations
 
@@ -9,18 +9,20 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from ask_panel.infrastructure.bus.wakeup import CHANNEL, Wakeup
-
 log = logging.getLogger(__name__)
 
+Handler = Callable[[str], None]
 
-class RedisWakeups:
-    def __init__(self, url: str, on_wakeup: Callable[[Wakeup], None], *, channel: str = CHANNEL) -> None:
+
+class RedisBus:
+    def __init__(self, url: str) -> None:
         self._client = aioredis.from_url(url)
-        self._on_wakeup = on_wakeup
-        self._channel = channel
+        self._handlers: dict[str, Handler] = {}
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+
+    def subscribe(self, channel: str, handler: Handler) -> None:
+        self._handlers[channel] = handler
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="redis-listen")
@@ -28,25 +30,26 @@ class RedisWakeups:
             async with asyncio.timeout(10):
                 await self._subscribed.wait()
 
-    async def publish(self, wakeup: Wakeup) -> None:
+    async def send(self, channel: str, payload: str) -> None:
         try:
-            await self._client.publish(self._channel, wakeup.encode())
+            await self._client.publish(channel, payload)
         except Exception as exc:  # the log has the events; subscribers fill gaps from it
-            log.warning("could not publish a wake-up to Redis: %s", exc)
+            log.warning("could not publish to Redis %s: %s", channel, exc)
 
     async def _listen(self) -> None:
         while True:
             try:
                 async with self._client.pubsub() as pubsub:
-                    await pubsub.subscribe(self._channel)
+                    await pubsub.subscribe(*self._handlers)
                     self._subscribed.set()
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue
+                        channel = message["channel"]
                         data = message["data"]
-                        wakeup = Wakeup.decode(data.decode() if isinstance(data, bytes) else str(data))
-                        if wakeup is not None:
-                            self._on_wakeup(wakeup)
+                        handler = self._handlers.get(channel.decode() if isinstance(channel, bytes) else channel)
+                        if handler is not None:
+                            handler(data.decode() if isinstance(data, bytes) else str(data))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
