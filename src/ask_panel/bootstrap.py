@@ -83,6 +83,7 @@ def build_providers(settings: Settings) -> Providers:
                 api_key=settings.anthropic_api_key or settings.llm_api_key,
                 default_model=settings.anthropic_model,
                 timeout_s=settings.llm_timeout_s,
+                max_tokens=settings.llm_max_tokens,
             )
         )
 
@@ -123,6 +124,7 @@ class Container:
                 assert settings.redis_url, "ASK_PANEL_REDIS_URL is required for Redis fan-out"
                 self.bus = RedisBus(settings.redis_url)
             self.bus.subscribe(WAKEUP_CHANNEL, self.bridge.on_payload)
+            self.bus.on_connected = self.bridge.resync
             self.tokens = TokenForwarder(self.bus, self.hub, origin=self.origin)
             publisher = FanoutPublisher(
                 self.hub, self.tokens, origin=self.origin, bus=self.bus if mode == "redis" else None
@@ -156,6 +158,7 @@ class Container:
         if self.bridge is not None:
             self.bridge.hooks.append((self.pool.is_running, self._stop_ended_runs))
         self._worker: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
         self.panels = PanelService(self.uow, executor, publisher, max_query_chars=settings.max_query_chars)
         self.agents = AgentService(self.uow, known_providers=self.providers.names)
@@ -175,7 +178,9 @@ class Container:
     def _stop_ended_runs(self, panel_id: PanelId, events: Sequence[StoredEvent]) -> None:
         """A run here whose panel was ended elsewhere (a cancel on another node) is stopped now."""
         if any(e.is_terminal for e in events):
-            asyncio.get_running_loop().create_task(self.pool.stop(panel_id))
+            task = asyncio.get_running_loop().create_task(self.pool.stop(panel_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def start(self) -> None:
         if self.settings.auth_mode == "none":

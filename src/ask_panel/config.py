@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_timeout_s: float = Field(120.0, gt=0)
     llm_max_attempts: int = Field(4, ge=1, le=10)
+    llm_max_tokens: int = Field(2048, ge=16, le=200_000)
     anthropic_base_url: str = "https://api.anthropic.com"
     anthropic_api_key: str | None = None
     anthropic_model: str = "claude-sonnet-4-5"
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
             self.jwt_secret = DEVELOPMENT_SECRET
         if self.environment == "production" and self.jwt_secret == DEVELOPMENT_SECRET:
             raise ValueError("the development JWT secret must not be used in production")
+        if self.environment == "production" and self.auth_mode == "none":
+            raise ValueError("ASK_PANEL_AUTH_MODE=none is for development; it is refused in production")
+        if self.environment == "production" and self.jwks_url and not self.jwt_audience:
+            raise ValueError("ASK_PANEL_JWT_AUDIENCE is required with ASK_PANEL_JWKS_URL in production")
         return self
 
     @property

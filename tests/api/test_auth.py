@@ -319,9 +319,24 @@ async def test_with_audience_and_issuer_configured_a_token_missing_or_mismatchin
     assert_unauthorized(await strict_client.get("/api/v1/panels", headers=bearer(TENANT_A, token)))
 
 
-async def test_without_a_configured_audience_or_issuer_they_are_not_checked(client: httpx2.AsyncClient) -> None:
-    token = hs256(claims_for(TENANT_A, aud="whatever-api", iss="https://anyone.example.test/"))
+async def test_without_a_configured_audience_a_token_for_some_audience_is_refused(client: httpx2.AsyncClient) -> None:
+    meant_for_another_api = hs256(claims_for(TENANT_A, aud="whatever-api"))
+    response = await client.get("/api/v1/panels", headers=bearer(TENANT_A, meant_for_another_api))
+    assert response.status_code == 401
+
+
+async def test_without_a_configured_issuer_any_issuer_is_accepted(client: httpx2.AsyncClient) -> None:
+    token = hs256(claims_for(TENANT_A, iss="https://anyone.example.test/"))
     assert (await client.get("/api/v1/panels", headers=bearer(TENANT_A, token))).status_code == 200
+
+
+def test_production_refuses_auth_none_and_a_jwks_without_audience(database_url: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        make_settings(database_url, environment="production", auth_mode="none", jwt_secret="x" * 40)
+    with pytest.raises(ValidationError):
+        make_settings(database_url, environment="production", jwt_secret=None, jwks_url="http://127.0.0.1:1/jwks")
 
 
 # --- RS256 / ES256 from a JWKS URL -------------------------------------------------------------------------------

@@ -194,3 +194,22 @@ async def test_the_openapi_schema_has_stable_operation_ids_and_examples(client: 
     assert "text/event-stream" in stream["content"]
     assert "expert_speaking" in stream["description"]
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_out_of_range_numbers_are_4xx_not_500(client: httpx2.AsyncClient) -> None:
+    panel = await create_panel(client)
+    huge = 2**70
+    response = await client.get(f"/api/v1/panels?offset={huge}", headers=headers_for())
+    assert 400 <= response.status_code < 500
+    response = await client.post(
+        "/api/v1/panels",
+        content=b'{"query": "q?", "panel_type": "structured", "configuration": {"temperature": 1' + b"0" * 400 + b"}}",
+        headers={**headers_for(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    stream = f"/api/v1/panels/{panel['panel_id']}/stream"
+    for header in ("99999999999999999999999", "\u00b2".encode("latin-1"), "-1", "1.5"):
+        response = await client.get(stream, headers={**headers_for(), "Last-Event-ID": header})
+        assert response.status_code == 400, header
+    response = await client.get(f"{stream}?last_event_id={huge}", headers=headers_for())
+    assert response.status_code == 422

@@ -10,9 +10,10 @@ import pytest
 
 from ask_panel.config import Settings
 from ask_panel.domain.strategies.base import order_for_round
-from tests.integration.panel_harness import harness, run_panel, types
+from tests.integration.panel_harness import harness, load, run_panel, types
 from tests.scripted import Call, ScriptedProvider, default_answer
 
+load_events = load
 THREE = ["fda_expert", "clinical_expert", "reimbursement_expert"]
 NAMES = {
     "fda_expert": "Dr. Maya Chen",
@@ -210,3 +211,36 @@ async def test_usage_and_message_metadata_are_recorded(settings: Settings) -> No
     assert message.metadata["model"] == "scripted-1"
     assert message.metadata["input_tokens"] == 20 and message.metadata["output_tokens"] == 10
     assert message.metadata["latency_ms"] >= 0
+
+
+async def test_a_crashing_turn_fails_the_panel_and_nothing_is_logged_after_the_terminal_error(
+    settings: Settings,
+) -> None:
+    import asyncio
+
+    def crash(call: Call) -> str | dict[str, Any]:
+        if call.speaker == NAMES["fda_expert"] and call.title is None:
+            raise RuntimeError("a bug in a provider")
+        return default_answer(call)
+
+    provider = ScriptedProvider(crash, delay_s=0.01)
+    async with harness(settings, provider) as container:
+        panel, events = await run_panel(container, "structured", THREE, max_rounds=1)
+        await asyncio.sleep(0.1)  # siblings, had they survived, would commit now
+        _, later = await load_events(container, str(panel.panel_id))
+    assert panel.status.value == "failed" and panel.error == "The panel stopped on an internal error."
+    assert events[-1].type == "error" and events[-1].data["terminal"] is True
+    assert later == events
+
+
+async def test_malformed_stance_json_of_the_wrong_types_is_retried_not_a_crash(settings: Settings) -> None:
+    def odd(call: Call) -> str | dict[str, Any]:
+        answer = default_answer(call)
+        if call.title == "stance" and isinstance(answer, dict):
+            answer["ranking"] = [1, "x", None]
+        return answer
+
+    async with harness(settings, ScriptedProvider(odd)) as container:
+        panel, _ = await run_panel(container, "structured", THREE, max_rounds=1)
+    assert panel.status.value == "completed"
+    assert all(m.stance is None for m in expert_messages(panel))

@@ -35,6 +35,15 @@ ANTHROPIC_SSE = (
     'data: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}\n\n'
 )
 
+ANTHROPIC_OK = (
+    "event: message_start\n"
+    'data: {"type": "message_start", "message": {"model": "claude-x", "usage": {"input_tokens": 9}}}\n\n'
+    "event: content_block_delta\n"
+    'data: {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Yes."}}\n\n'
+    "event: message_stop\n"
+    'data: {"type": "message_stop"}\n\n'
+)
+
 
 def _sse(body: str) -> httpx2.Response:
     return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body.encode())
@@ -66,7 +75,7 @@ async def _sent_request(kind: str, **kwargs: Any) -> httpx2.Request:
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         sent.append(request)
-        return _sse(OPENAI_SSE if kind == "openai" else "")
+        return _sse(OPENAI_SSE if kind == "openai" else ANTHROPIC_OK)
 
     provider, client = _make(kind, handler)
     async with client:
@@ -217,10 +226,39 @@ async def test_a_timeout_is_a_retryable_provider_error(kind: str) -> None:
 
 async def test_a_provider_closes_only_the_client_it_created() -> None:
     owned = OpenAICompatibleProvider(base_url="http://llm.test/v1", api_key=None, default_model="m")
-    given, client = _make("anthropic", lambda request: _sse(""))
+    given, client = _make("anthropic", lambda request: _sse(ANTHROPIC_OK))
     await owned.aclose()
     await given.aclose()
 
     assert owned._client.is_closed
     assert not client.is_closed
     await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("kind", "cut"),
+    [("openai", OPENAI_SSE.split("data: [DONE]")[0].replace('"usage"', '"x"')), ("anthropic", ANTHROPIC_OK[:250])],
+)
+async def test_a_stream_cut_before_its_end_marker_is_a_retryable_error(kind: str, cut: str) -> None:
+    provider, client = _make(kind, lambda request: _sse(cut))
+    try:
+        with pytest.raises(ProviderError) as error:
+            await _run(provider)
+        assert error.value.retryable and "ended before" in error.value.detail
+    finally:
+        await client.aclose()
+
+
+async def test_malformed_usage_and_deltas_are_ignored_not_crashes() -> None:
+    odd = (
+        'data: {"model": "m", "choices": [{"delta": "not-an-object"}]}\n\n'
+        'data: {"model": "m", "choices": [{"delta": {"content": "ok"}, "finish_reason": "stop"}], '
+        '"usage": {"prompt_tokens": "many", "completion_tokens": 18446744073709551616}}\n\n'
+    )
+    provider, client = _make("openai", lambda request: _sse(odd))
+    try:
+        parts = await _run(provider)
+    finally:
+        await client.aclose()
+    end = parts[-1]
+    assert isinstance(end, StreamEnd) and end.usage.input_tokens == 0 and end.usage.output_tokens == 0

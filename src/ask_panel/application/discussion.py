@@ -27,6 +27,9 @@ from ask_panel.domain.strategies.base import Speaker, StanceRequest
 
 log = logging.getLogger(__name__)
 
+# What a model's malformed JSON can raise in validation (wrong types included): the answer is
+# unreadable, to be asked again, never a crash of the panel.
+UNREADABLE = (DomainError, TypeError, ValueError, KeyError, AttributeError)
 DECISION_ATTEMPTS = 3
 STANCE_ATTEMPTS = 2
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
@@ -239,8 +242,8 @@ class PanelDiscussion:
             used_out += meta["output_tokens"]
             try:
                 return request.parse(parse_json_object(text)), attempt, (used_in, used_out)
-            except DomainError as exc:
-                log.info("unreadable stance from %s (attempt %d): %s", speaker.agent_id, attempt, exc.detail)
+            except UNREADABLE as exc:
+                log.info("unreadable stance from %s (attempt %d): %s", speaker.agent_id, attempt, exc)
         return None, STANCE_ATTEMPTS, (used_in, used_out)
 
     async def _record_failure(self, key: str, speaker: Speaker, round_number: int, exc: ProviderError) -> None:
@@ -273,8 +276,8 @@ class PanelDiscussion:
             text, _meta = await self._call(speaker, ask, json_schema=schema)
             try:
                 decision = parse(parse_json_object(text))
-            except DomainError as exc:
-                problem = exc.detail
+            except UNREADABLE as exc:
+                problem = str(exc)
                 continue
             await self.commit(lambda chosen=decision: decisions.__setitem__(key, chosen))  # type: ignore[misc]
             return decision

@@ -19,7 +19,7 @@ from ask_panel.domain.ids import PanelId, TenantId
 
 
 class Subscriber:
-    __slots__ = ("_buffer", "_waiter", "closed", "dropped", "limit", "panel_id", "tenant", "tokens")
+    __slots__ = ("_buffer", "_waiter", "closed", "dropped", "last_seq", "limit", "panel_id", "tenant", "tokens")
 
     def __init__(self, panel_id: PanelId, tenant: TenantId, *, tokens: bool, limit: int) -> None:
         self.panel_id = panel_id
@@ -28,6 +28,7 @@ class Subscriber:
         self.limit = limit
         self.dropped = False
         self.closed = False
+        self.last_seq = 0  # the last seq its stream has sent (kept by the stream)
         self._buffer: list[WireEvent] = []
         self._waiter: asyncio.Future[None] | None = None
 
@@ -116,6 +117,14 @@ class EventHub:
 
     def has_subscribers(self, panel_id: PanelId) -> bool:
         return panel_id in self._subscribers
+
+    def watched(self) -> list[tuple[PanelId, TenantId, int]]:
+        """Each watched panel, its tenant, and the lowest seq its subscribers have sent."""
+        return [
+            (panel_id, next(iter(subs)).tenant, min(s.last_seq for s in subs))
+            for panel_id, subs in self._subscribers.items()
+            if subs
+        ]
 
     def deliver(self, panel_id: PanelId, events: Sequence[StoredEvent]) -> None:
         subscribers = self._subscribers.get(panel_id)

@@ -98,22 +98,38 @@ class PanelRun:
             try:
                 recommendation = await strategy_for(panel.panel_type).run(discussion)
                 await discussion.commit(lambda: panel.complete(recommendation))
-            except StaleAttempt:
-                log.info("panel %s: attempt %d is stale, stopping", panel_id, panel.attempt)
-                return None
-            except DomainError as exc:
-                return await self._fail(discussion, panel, exc.detail)
-            except Exception:
-                log.exception("panel %s failed unexpectedly", panel_id)
-                return await self._fail(discussion, panel, "The panel stopped on an internal error.")
+            except Exception as exc:
+                cause = root_cause(exc)
+                if isinstance(cause, StaleAttempt):
+                    log.info("panel %s: attempt %d is stale or the panel has ended; stopping", panel_id, panel.attempt)
+                    return None
+                if isinstance(cause, DomainError):
+                    return await self._fail(tenant, panel_id, panel.attempt, cause.detail)
+                log.error("panel %s failed unexpectedly", panel_id, exc_info=exc)
+                return await self._fail(tenant, panel_id, panel.attempt, "The panel stopped on an internal error.")
             return panel.status
 
-    async def _fail(self, discussion: PanelDiscussion, panel: Panel, detail: str) -> PanelStatus | None:
+    async def _fail(self, tenant: TenantId, panel_id: PanelId, attempt: int, detail: str) -> PanelStatus | None:
+        """Mark the panel failed from its stored state (the in-memory one may hold a half-applied step)."""
         try:
-            await discussion.commit(lambda: panel.fail(detail))
+            async with self._uow(tenant, write=True) as uow:
+                panel = await uow.panels.get(panel_id, for_update=True)
+                if panel.status.is_terminal or panel.attempt != attempt:
+                    return None
+                panel.fail(detail)
+                stored = await uow.panels.save(panel)
+                await uow.commit()
         except StaleAttempt:
             return None
+        await self._publisher.publish(panel_id, stored)
         return panel.status
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The first leaf of an exception group (turns run in task groups), or the exception itself."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
 
 
 class LocalPanelPool:
@@ -166,7 +182,6 @@ class LocalPanelPool:
             await asyncio.shield(task)
         except asyncio.CancelledError:
             if panel_id in self._stopped:
-                self._stopped.discard(panel_id)
                 return
             task.cancel()
             raise
@@ -178,6 +193,7 @@ class LocalPanelPool:
         self._stopped.add(panel_id)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        asyncio.get_running_loop().call_later(60, self._stopped.discard, panel_id)
 
     async def resume_unfinished(self) -> int:
         """Resume panels left queued or in progress by an earlier process."""

@@ -37,10 +37,10 @@ class PanelStream:
     async def batches(self) -> AsyncGenerator[list[WireEvent]]:
         """Batches of events to send, in seq order; ends after a terminal event."""
         try:
-            last = self.last_event_id
+            last = self.subscriber.last_seq = self.last_event_id
             if self.replay:
                 yield self.replay
-                last = self.replay[-1].seq or last
+                last = self.subscriber.last_seq = self.replay[-1].seq or last
                 if any(e.terminal for e in self.replay):
                     return
             if self.panel.status.is_terminal and not self.subscriber.closed:
@@ -61,6 +61,7 @@ class PanelStream:
                         out.extend(await self._fill(last, event.seq))
                     out.append(event)
                     last = event.seq
+                self.subscriber.last_seq = last
                 if out:
                     yield out
                     if any(e.terminal for e in out):
@@ -93,6 +94,9 @@ class StreamService:
         try:
             async with self._uow(tenant) as uow:
                 panel = await uow.panels.get(pid)
+                # An id beyond the log (a client's mistake) resumes from the log's end instead of
+                # waiting for events that would all be dropped as already seen.
+                last_event_id = min(last_event_id, panel.last_seq)
                 events = await uow.events.read(pid, after=last_event_id)
         except BaseException:
             self._hub.unsubscribe(subscriber)

@@ -65,7 +65,11 @@ def worker(settings: Settings) -> int:
         finally:
             await container.stop()
 
-    asyncio.run(main())
+    import uvicorn
+
+    loop_factory = uvicorn.Config(app="ask_panel.api.app:create_app").get_loop_factory()  # uvloop if installed
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(main())
     return 0
 
 
@@ -112,7 +116,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
     import asyncio
 
-    asyncio.run(server.serve())
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:  # uvloop when it is installed
+        runner.run(server.serve())
     return 0
 
 

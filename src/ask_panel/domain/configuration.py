@@ -73,7 +73,7 @@ def _number_in(name: str, value: object, low: float, high: float) -> None:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
-        or not math.isfinite(value)
+        or (isinstance(value, float) and not math.isfinite(value))
         or not low <= value <= high
     ):
         raise InvalidInput(f"configuration.{name} must be a number from {low} to {high}")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ask_panel.domain.configuration import PanelConfiguration
+from ask_panel.domain.errors import IllegalTransition
 from ask_panel.domain.events import EventType, PendingEvent
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.status import PanelStatus, PanelType
@@ -353,6 +354,8 @@ class Panel:
         self._emit(EventType.ROUND_STARTED, {"round": number, "timestamp": utcnow().isoformat()})
 
     def add_message(self, message: Message) -> None:
+        if self.status is not PanelStatus.IN_PROGRESS:
+            raise IllegalTransition(f"A '{self.status.value}' panel takes no messages")
         self.round(message.round).messages.append(message)
         self.updated_at = utcnow()
         payload = message.to_dict()

@@ -95,7 +95,7 @@ class TokenVerifier:
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
-                options={"require": ["exp"], "verify_aud": self._audience is not None},
+                options={"require": ["exp"]},  # a token naming an audience needs ours configured
             )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("token expired") from None

@@ -18,6 +18,7 @@ from ask_panel.api.schemas import (
 from ask_panel.application.panels import MAX_LIST_LIMIT, CreatePanel
 from ask_panel.domain.errors import InvalidInput
 
+MAX_OFFSET = 2**31 - 1
 router = APIRouter(prefix="/api/v1/panels", tags=["panels"])
 PROBLEMS = problems(400, 401, 403)
 NOT_FOUND = problems(404)
@@ -69,7 +70,7 @@ async def list_panels(
     tenant: Tenant,
     panels: Panels,
     limit: Annotated[int, Query(description=f"1..{MAX_LIST_LIMIT}")] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: str | None = None,
     panel_type: str | None = None,
 ) -> PanelListResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -67,38 +68,52 @@ SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+MAX_EVENT_ID = 2**31 - 1
+_EVENT_ID = re.compile(r"^[0-9]{1,10}$")
+
+
 def _resume_from(header: str | None, query: int | None) -> int:
     if query is not None:
-        if query < 0:
-            raise BadRequest("last_event_id must be a non-negative integer")
         return query
     if header is None or header.strip() == "":
         return 0
-    if not header.strip().isdigit():
+    value = header.strip()
+    if not _EVENT_ID.match(value) or int(value) > MAX_EVENT_ID:
         raise BadRequest("Last-Event-ID must be a non-negative integer")
-    return int(header.strip())
+    return int(value)
 
 
 class PanelEventStream(EventSourceResponse):
-    """sse-starlette's response; a client dropped for not reading (send timeout) is logged, not a traceback."""
+    """sse-starlette's response around one PanelStream.
+
+    The stream's subscription is released however the response ends (even when the client leaves
+    before the first frame), and a client dropped for not reading is logged, not a traceback.
+    """
+
+    def __init__(self, stream: PanelStream, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.panel_stream = stream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         except* SendTimeoutError:
             log.info("disconnected a stream client that stopped reading (send timeout)")
+        finally:
+            self.panel_stream.close()
 
 
 def _sse(request: Request, stream: PanelStream) -> EventSourceResponse:
     settings = container_of(request).settings
 
     async def frames() -> AsyncIterator[bytes]:
-        yield sse_retry(settings.sse_retry_ms)
         async with contextlib.aclosing(stream.batches()) as batches:
+            yield sse_retry(settings.sse_retry_ms)
             async for batch in batches:
                 yield batch[0].sse if len(batch) == 1 else b"".join(e.sse for e in batch)
 
     return PanelEventStream(
+        stream,
         frames(),
         ping=settings.sse_heartbeat_s,
         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
@@ -108,7 +123,7 @@ def _sse(request: Request, stream: PanelStream) -> EventSourceResponse:
 
 
 ResumeHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
-ResumeQuery = Annotated[int | None, Query(alias="last_event_id")]
+ResumeQuery = Annotated[int | None, Query(alias="last_event_id", ge=0, le=MAX_EVENT_ID)]
 TokensFlag = Annotated[bool, Query(description="Add expert_token events (text deltas, batched)")]
 
 
@@ -202,7 +217,9 @@ async def websocket_stream(
         tenant = await _stream_tenant(
             websocket, panel_id, ticket, websocket.headers.get("x-tenant-id"), websocket.headers.get("authorization")
         )
-        stream = await container.streams.open(tenant, panel_id, last_event_id=max(0, last_event_id), tokens=tokens)
+        stream = await container.streams.open(
+            tenant, panel_id, last_event_id=min(max(0, last_event_id), MAX_EVENT_ID), tokens=tokens
+        )
     except (DomainError, InvalidToken) as exc:
         await _deny(websocket, exc)
         return

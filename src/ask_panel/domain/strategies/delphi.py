@@ -109,7 +109,9 @@ class DelphiStrategy:
                     stance=stance_request(options, with_estimate=True),
                 )
 
-            await asyncio.gather(*(turn(m) for m in order_for_round(panel, number)))
+            async with asyncio.TaskGroup() as turns:  # a failing turn cancels its siblings
+                for member in order_for_round(panel, number):
+                    turns.create_task(turn(member))
             current = round_distribution(panel, number)
             positions = Counter(
                 m.stance.position for m in panel.round(number).messages if m.stance is not None and m.role == "expert"

@@ -56,7 +56,12 @@ class OpenStrategy:
             unspoken = [m.agent_id for m in order_for_round(panel, 1) if m.agent_id not in done]
             pool = unspoken if len(unspoken) >= limit - t else [m.agent_id for m in order_for_round(panel, number)]
             candidates = [a for a in pool if a != last] or [a for a in by_id if a != last] or list(by_id)
-            if len(candidates) == 1:
+            committed = next(
+                (m.agent_id for r in panel.discussions for m in r.messages if m.key.startswith(f"t{t}:")), None
+            )
+            if committed is not None:  # resuming: this turn was taken already
+                chosen = committed
+            elif len(candidates) == 1:
                 chosen = candidates[0]
             else:
                 decision = await discussion.decide(

@@ -64,7 +64,9 @@ class StructuredStrategy:
                     stance=stance_request(options, peers=peers),
                 )
 
-            await asyncio.gather(*(turn(m) for m in order_for_round(panel, number)))
+            async with asyncio.TaskGroup() as turns:  # a failing turn cancels its siblings
+                for member in order_for_round(panel, number):
+                    turns.create_task(turn(member))
             consensus = measure(panel, options)
             await discussion.end_round(number, consensus)
             if consensus.level >= panel.configuration.consensus_threshold:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from ask_panel.application.hub import EventHub
 from ask_panel.application.ports import UnitOfWorkFactory
 from ask_panel.domain.events import StoredEvent
-from ask_panel.domain.ids import PanelId
+from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.infrastructure.bus.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,21 @@ class WakeupBridge:
         finally:
             if not lock.locked():
                 self._locks.pop(wakeup.panel_id, None)
+
+    def resync(self) -> None:
+        """After a reconnect: deliver whatever the watched panels logged while wake-ups were lost."""
+        for panel_id, tenant, after in self._hub.watched():
+            task = asyncio.get_running_loop().create_task(self._catch_up(panel_id, tenant, after))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _catch_up(self, panel_id: PanelId, tenant: TenantId, after: int) -> None:
+        try:
+            async with self._uow(tenant) as uow:
+                events = await uow.events.read(panel_id, after=after)
+            self._hub.deliver(panel_id, events)
+        except Exception:
+            log.exception("could not catch up panel %s", panel_id)
 
     async def close(self) -> None:
         for task in list(self._tasks):

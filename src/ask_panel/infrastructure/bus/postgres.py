@@ -35,6 +35,7 @@ class PostgresBus:
         self._conn: Any = None
         self._connected = asyncio.Event()
         self._send_lock = asyncio.Lock()
+        self.on_connected: Callable[[], None] | None = None
 
     def subscribe(self, channel: str, handler: Handler) -> None:
         self._handlers[channel] = handler
@@ -55,7 +56,7 @@ class PostgresBus:
         if conn is None:
             return
         try:
-            async with self._send_lock:
+            async with asyncio.timeout(2.0), self._send_lock:
                 await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
         except Exception as exc:
             log.info("could not NOTIFY %s: %s", channel, exc)
@@ -69,6 +70,8 @@ class PostgresBus:
                         await conn.add_listener(channel, self._callback)
                     self._conn = conn
                     self._connected.set()
+                    if self.on_connected is not None:
+                        self.on_connected()  # messages sent while disconnected are lost: catch up
                     while not conn.is_closed():
                         await asyncio.sleep(5)
                         async with self._send_lock:

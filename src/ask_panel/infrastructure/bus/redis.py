@@ -15,11 +15,15 @@ Handler = Callable[[str], None]
 
 
 class RedisBus:
-    def __init__(self, url: str) -> None:
-        self._client = aioredis.from_url(url)
+    def __init__(self, url: str, *, send_timeout_s: float = 2.0) -> None:
+        # Publishing runs on the panels' commit path: it must fail fast, never stall a panel.
+        self._client = aioredis.from_url(url, socket_timeout=send_timeout_s, socket_connect_timeout=send_timeout_s)
+        self._listener = aioredis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+        self._send_timeout = send_timeout_s
         self._handlers: dict[str, Handler] = {}
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self.on_connected: Callable[[], None] | None = None
 
     def subscribe(self, channel: str, handler: Handler) -> None:
         self._handlers[channel] = handler
@@ -32,16 +36,19 @@ class RedisBus:
 
     async def send(self, channel: str, payload: str) -> None:
         try:
-            await self._client.publish(channel, payload)
+            async with asyncio.timeout(self._send_timeout):
+                await self._client.publish(channel, payload)
         except Exception as exc:  # the log has the events; subscribers fill gaps from it
             log.warning("could not publish to Redis %s: %s", channel, exc)
 
     async def _listen(self) -> None:
         while True:
             try:
-                async with self._client.pubsub() as pubsub:
+                async with self._listener.pubsub() as pubsub:
                     await pubsub.subscribe(*self._handlers)
                     self._subscribed.set()
+                    if self.on_connected is not None:
+                        self.on_connected()  # messages sent while disconnected are lost: catch up
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue
@@ -62,3 +69,4 @@ class RedisBus:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self._client.aclose()
+        await self._listener.aclose()

@@ -45,6 +45,7 @@ class TokenForwarder:
         self._outbox: deque[str] = deque()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._announcing: set[asyncio.Task[None]] = set()
         self.forwarded = 0
         self.dropped = 0
         bus.subscribe(TOKENS_CHANNEL, self._on_tokens)
@@ -87,7 +88,8 @@ class TokenForwarder:
     def announce(self, panel_id: PanelId) -> None:
         with contextlib.suppress(RuntimeError):
             task = asyncio.get_running_loop().create_task(self._bus.send(INTEREST_CHANNEL, str(panel_id)))
-            task.add_done_callback(lambda _t: None)
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
 
     async def _refresh_loop(self) -> None:
         while True:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import orjson
+
 from ask_panel.domain.errors import StaleAttempt
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.panel import Panel
@@ -21,6 +23,16 @@ from ask_panel.infrastructure.db.scope import TenantScope
 log = logging.getLogger(__name__)
 
 Pending = tuple[Panel, "asyncio.Future[list[StoredEvent]]"]
+
+
+def _serializable(panel: Panel, future: asyncio.Future[list[StoredEvent]]) -> bool:
+    """One panel's unstorable data fails its own write only, not the whole batch."""
+    try:
+        orjson.dumps([panel.body(), [event.data for event in panel.pending_events]])
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        future.set_exception(exc)
+        return False
+    return True
 
 
 class GroupCommitCheckpoints:
@@ -48,6 +60,9 @@ class GroupCommitCheckpoints:
                 await self._commit(batch)
 
     async def _commit(self, batch: list[Pending]) -> None:
+        batch = [item for item in batch if _serializable(*item)]
+        if not batch:
+            return
         outcomes: list[tuple[asyncio.Future[list[StoredEvent]], list[StoredEvent] | BaseException]] = []
         lock = self._db.write_lock
         try:

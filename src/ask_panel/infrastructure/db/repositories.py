@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,7 +27,10 @@ INSERT_EVENTS = insert(panel_events)
 # The fenced checkpoint write: only the tenant's row, only while its attempt is still current.
 SAVE_PANEL = (
     TenantScope.update_bound(
-        panels, panels.c.panel_id == bindparam("w_panel_id"), panels.c.attempt == bindparam("w_attempt")
+        panels,
+        panels.c.panel_id == bindparam("w_panel_id"),
+        panels.c.attempt == bindparam("w_attempt"),
+        panels.c.status.not_in([s.value for s in PanelStatus if s.is_terminal]),
     )
     .values(
         status=bindparam("status"),
@@ -227,6 +230,8 @@ class SqlTicketStore:
         self._conn = conn
 
     async def add(self, digest: str, ticket: Ticket, expires_at: datetime) -> None:
+        # Expired tickets are useless: each new one sweeps them, so the table stays small.
+        await self._conn.execute(delete(stream_tickets).where(stream_tickets.c.expires_at < utcnow()))
         await self._conn.execute(
             insert(stream_tickets).values(
                 digest=digest,

@@ -10,7 +10,7 @@ import httpx2
 
 from ask_panel.domain.errors import ProviderError
 from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamPart, TextDelta, TokenUsage
-from ask_panel.infrastructure.llm.openai_compat import decode_event, estimate_tokens, open_event_stream
+from ask_panel.infrastructure.llm.openai_compat import decode_event, estimate_tokens, open_event_stream, token_count
 
 ANTHROPIC_VERSION = "2023-06-01"
 _RETRYABLE_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
@@ -89,6 +89,7 @@ class AnthropicProvider:
         input_tokens: int | None = None
         output_tokens: int | None = None
         answer: list[str] = []
+        finished = False
         async with open_event_stream(self._client, self.name, self._url, body=body, headers=self._headers) as source:
             async for event in source:
                 if not event.data.strip():
@@ -96,26 +97,33 @@ class AnthropicProvider:
                 payload = decode_event(self.name, event.data)
                 kind = payload.get("type", event.event)
                 if kind == "message_start":
-                    message = payload.get("message") or {}
+                    message = payload.get("message")
+                    message = message if isinstance(message, dict) else {}
                     if isinstance(message.get("model"), str) and message["model"]:
                         reported_model = message["model"]
-                    usage = message.get("usage") or {}
+                    usage = message.get("usage")
+                    usage = usage if isinstance(usage, dict) else {}
                     input_tokens = _count(usage, "input_tokens", input_tokens)
                     output_tokens = _count(usage, "output_tokens", output_tokens)
                 elif kind == "content_block_delta":
-                    delta = payload.get("delta") or {}
+                    delta = payload.get("delta")
+                    delta = delta if isinstance(delta, dict) else {}
                     text = delta.get("text")
                     if delta.get("type") == "text_delta" and isinstance(text, str) and text:
                         answer.append(text)
                         yield TextDelta(text)
                 elif kind == "message_delta":
-                    usage = payload.get("usage") or {}
+                    usage = payload.get("usage")
+                    usage = usage if isinstance(usage, dict) else {}
                     input_tokens = _count(usage, "input_tokens", input_tokens)
                     output_tokens = _count(usage, "output_tokens", output_tokens)
                 elif kind == "message_stop":
+                    finished = True
                     break
                 elif kind == "error":
                     raise _stream_error(self.name, payload)
+        if not finished:
+            raise ProviderError(f"{self.name}: the stream ended before message_stop", retryable=True)
         if input_tokens is None:
             input_tokens = estimate_tokens(str(body.get("system", "")) + _joined(messages))
         if output_tokens is None:
@@ -126,7 +134,7 @@ class AnthropicProvider:
 def _count(usage: dict[str, Any], key: str, current: int | None) -> int | None:
     """The token count `usage` reports under `key` (Anthropic's counts are cumulative), else `current`."""
     value = usage.get(key)
-    return int(value) if isinstance(value, int) else current
+    return token_count(value) if isinstance(value, int) and not isinstance(value, bool) else current
 
 
 def _joined(messages: Sequence[ChatMessage]) -> str:

@@ -18,6 +18,13 @@ from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamPart,
 _MAX_DETAIL_CHARS = 300
 
 
+def token_count(value: object) -> int:
+    """A token count reported by a server, or 0 when it is missing or not a sane integer."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 2**31:
+        return 0
+    return int(value)
+
+
 def estimate_tokens(text: str) -> int:
     """A rough token count for when the server reports none: one token per four characters."""
     return math.ceil(len(text) / 4)
@@ -160,10 +167,12 @@ class OpenAICompatibleProvider:
         reported_model: str = body["model"]
         usage: TokenUsage | None = None
         answer: list[str] = []
+        finished = False
         async with open_event_stream(self._client, self.name, self._url, body=body, headers=self._headers) as source:
             async for event in source:
                 data = event.data.strip()
                 if data == "[DONE]":
+                    finished = True
                     break
                 if not data:
                     continue
@@ -175,15 +184,19 @@ class OpenAICompatibleProvider:
                     reported_model = chunk["model"]
                 if isinstance(chunk.get("usage"), dict):
                     usage = TokenUsage(
-                        input_tokens=int(chunk["usage"].get("prompt_tokens") or 0),
-                        output_tokens=int(chunk["usage"].get("completion_tokens") or 0),
+                        input_tokens=token_count(chunk["usage"].get("prompt_tokens")),
+                        output_tokens=token_count(chunk["usage"].get("completion_tokens")),
                     )
-                choices = chunk.get("choices") or []
-                if choices and isinstance(choices[0], dict):
-                    content = (choices[0].get("delta") or {}).get("content")
+                choices = chunk.get("choices")
+                if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+                    finished = finished or bool(choices[0].get("finish_reason"))
+                    delta = choices[0].get("delta")
+                    content = delta.get("content") if isinstance(delta, dict) else None
                     if isinstance(content, str) and content:
                         answer.append(content)
                         yield TextDelta(content)
+        if not finished:
+            raise ProviderError(f"{self.name}: the stream ended before the answer was complete", retryable=True)
         if usage is None:
             usage = TokenUsage(
                 input_tokens=estimate_tokens("".join(m.content for m in messages)),
