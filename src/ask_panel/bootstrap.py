@@ -101,6 +101,7 @@ class Container:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             statement_timeout_ms=settings.db_statement_timeout_ms,
+            pool_timeout_s=settings.db_pool_timeout_s,
         )
         self.uow = SqlUnitOfWorkFactory(self.database)
         self.hub = EventHub(

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, le=200)
     db_max_overflow: int = Field(10, ge=0, le=200)
     db_statement_timeout_ms: int = Field(30_000, ge=0)
+    db_pool_timeout_s: float = Field(30.0, gt=0)
     redis_url: str | None = None
     fanout: Literal["auto", "none", "postgres", "redis"] = "auto"
     executor: Literal["local", "procrastinate"] = "local"

@@ -213,3 +213,25 @@ async def test_out_of_range_numbers_are_4xx_not_500(client: httpx2.AsyncClient) 
         assert response.status_code == 400, header
     response = await client.get(f"{stream}?last_event_id={huge}", headers=headers_for())
     assert response.status_code == 422
+
+
+async def test_when_every_database_connection_is_busy_the_answer_is_a_503_not_a_500(database_url: str) -> None:
+    from ask_panel.api.app import create_app
+    from ask_panel.bootstrap import Container
+    from ask_panel.domain.ids import TenantId
+    from tests.conftest import make_settings
+
+    settings = make_settings(database_url, db_pool_timeout_s=0.2, db_pool_size=1, db_max_overflow=0)
+    container = Container(settings)
+    await container.start()
+    try:
+        transport = httpx2.ASGITransport(app=create_app(container=container))
+        async with (
+            httpx2.AsyncClient(transport=transport, base_url="http://t") as client,
+            container.uow(TenantId.from_string(TENANT_A)),  # holds the only connection
+        ):
+            response = await client.get("/api/v1/panels", headers=headers_for())
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] and response.json()["status"] == 503
+    finally:
+        await container.stop()

@@ -55,6 +55,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     domain.InvalidInput: (422, "invalid-input"),
     domain.TooManyStreams: (429, "too-many-streams"),
     domain.ProviderError: (502, "provider-error"),
+    domain.ServiceBusy: (503, "service-busy"),
     domain.QuorumLost: (502, "quorum-lost"),
 }
 
@@ -75,7 +76,7 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JS
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ask-panel"'
-    if status == 429:
+    if status in (429, 503):
         headers["Retry-After"] = "5"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 

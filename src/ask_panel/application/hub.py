@@ -19,7 +19,18 @@ from ask_panel.domain.ids import PanelId, TenantId
 
 
 class Subscriber:
-    __slots__ = ("_buffer", "_waiter", "closed", "dropped", "last_seq", "limit", "panel_id", "tenant", "tokens")
+    __slots__ = (
+        "_buffer",
+        "_nudged",
+        "_waiter",
+        "closed",
+        "dropped",
+        "last_seq",
+        "limit",
+        "panel_id",
+        "tenant",
+        "tokens",
+    )
 
     def __init__(self, panel_id: PanelId, tenant: TenantId, *, tokens: bool, limit: int) -> None:
         self.panel_id = panel_id
@@ -30,6 +41,7 @@ class Subscriber:
         self.closed = False
         self.last_seq = 0  # the last seq its stream has sent (kept by the stream)
         self._buffer: list[WireEvent] = []
+        self._nudged = False
         self._waiter: asyncio.Future[None] | None = None
 
     def deliver(self, events: Sequence[WireEvent]) -> None:
@@ -51,10 +63,18 @@ class Subscriber:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def next(self) -> list[WireEvent]:
-        """Everything buffered, waiting until there is something; [] once closed or dropped."""
+    def nudge(self) -> None:
+        """Wake the stream with nothing to send (it is time for a heartbeat)."""
+        self._nudged = True
+        self._wake()
+
+    async def next(self) -> list[WireEvent] | None:
+        """Everything buffered, waiting until there is something; [] when nudged; None once closed or dropped."""
         while not self._buffer:
             if self.closed or self.dropped:
+                return None
+            if self._nudged:
+                self._nudged = False
                 return []
             self._waiter = asyncio.get_running_loop().create_future()
             try:

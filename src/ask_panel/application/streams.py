@@ -35,7 +35,7 @@ class PanelStream:
     _uow: UnitOfWorkFactory
 
     async def batches(self) -> AsyncGenerator[list[WireEvent]]:
-        """Batches of events to send, in seq order; ends after a terminal event."""
+        """Batches of events to send, in seq order (an empty batch: heartbeat due); ends after a terminal event."""
         try:
             last = self.subscriber.last_seq = self.last_event_id
             if self.replay:
@@ -48,8 +48,11 @@ class PanelStream:
                 return
             while True:
                 batch = await self.subscriber.next()
-                if not batch:
+                if batch is None:
                     return
+                if not batch:
+                    yield []  # a heartbeat is due: the consumer decides what that means
+                    continue
                 out: list[WireEvent] = []
                 for event in batch:
                     if event.seq is None:

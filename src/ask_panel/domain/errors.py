@@ -86,5 +86,11 @@ class ProviderError(DomainError):
         self.retry_after = retry_after
 
 
+class ServiceBusy(DomainError):
+    """The service cannot take the request now (its database connections are all busy)."""
+
+    title = "Service busy"
+
+
 class QuorumLost(DomainError):
     title = "Too few experts could take part"

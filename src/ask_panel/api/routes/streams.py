@@ -6,22 +6,18 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket
 from fastapi.responses import Response
-from sse_starlette import EventSourceResponse, ServerSentEvent
-from sse_starlette.sse import SendTimeoutError
-from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ask_panel.api.deps import Panels, Streams, Tenant, Tickets, authenticate, container_of
 from ask_panel.api.errors import BadRequest, problem_for, status_of
 from ask_panel.api.schemas import Problem, TicketResponse
+from ask_panel.api.sse import SSEResponse, supervisor_of
 from ask_panel.application.streams import PanelStream
-from ask_panel.application.wire import sse_retry
 from ask_panel.domain.errors import DomainError, PanelConflict
 from ask_panel.domain.ids import TenantId
 from ask_panel.domain.panel import utcnow
@@ -83,43 +79,9 @@ def _resume_from(header: str | None, query: int | None) -> int:
     return int(value)
 
 
-class PanelEventStream(EventSourceResponse):
-    """sse-starlette's response around one PanelStream.
-
-    The stream's subscription is released however the response ends (even when the client leaves
-    before the first frame), and a client dropped for not reading is logged, not a traceback.
-    """
-
-    def __init__(self, stream: PanelStream, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.panel_stream = stream
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except* SendTimeoutError:
-            log.info("disconnected a stream client that stopped reading (send timeout)")
-        finally:
-            self.panel_stream.close()
-
-
-def _sse(request: Request, stream: PanelStream) -> EventSourceResponse:
+def _sse(request: Request, stream: PanelStream) -> SSEResponse:
     settings = container_of(request).settings
-
-    async def frames() -> AsyncIterator[bytes]:
-        async with contextlib.aclosing(stream.batches()) as batches:
-            yield sse_retry(settings.sse_retry_ms)
-            async for batch in batches:
-                yield batch[0].sse if len(batch) == 1 else b"".join(e.sse for e in batch)
-
-    return PanelEventStream(
-        stream,
-        frames(),
-        ping=settings.sse_heartbeat_s,
-        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
-        send_timeout=settings.stream_send_timeout_s,
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return SSEResponse(stream, supervisor=supervisor_of(request), retry_ms=settings.sse_retry_ms)
 
 
 ResumeHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
@@ -127,9 +89,7 @@ ResumeQuery = Annotated[int | None, Query(alias="last_event_id", ge=0, le=MAX_EV
 TokensFlag = Annotated[bool, Query(description="Add expert_token events (text deltas, batched)")]
 
 
-@router.post(
-    "/{panel_id}/stream", operation_id="streamPanel", response_class=EventSourceResponse, responses=SSE_RESPONSES
-)
+@router.post("/{panel_id}/stream", operation_id="streamPanel", response_class=SSEResponse, responses=SSE_RESPONSES)
 async def start_and_stream(
     panel_id: str,
     request: Request,
@@ -139,7 +99,7 @@ async def start_and_stream(
     last_event_header: ResumeHeader = None,
     last_event_id: ResumeQuery = None,
     tokens: TokensFlag = False,
-) -> EventSourceResponse:
+) -> SSEResponse:
     """Start a draft panel (as execute does) and stream its events; a started panel is only streamed."""
     stream = await streams.open(
         tenant, panel_id, last_event_id=_resume_from(last_event_header, last_event_id), tokens=tokens
@@ -167,9 +127,7 @@ async def _stream_tenant(
     return await authenticate(connection, tenant_header, authorization)
 
 
-@router.get(
-    "/{panel_id}/stream", operation_id="watchPanel", response_class=EventSourceResponse, responses=SSE_RESPONSES
-)
+@router.get("/{panel_id}/stream", operation_id="watchPanel", response_class=SSEResponse, responses=SSE_RESPONSES)
 async def watch(
     panel_id: str,
     request: Request,
@@ -180,7 +138,7 @@ async def watch(
     last_event_header: ResumeHeader = None,
     last_event_id: ResumeQuery = None,
     tokens: TokensFlag = False,
-) -> EventSourceResponse:
+) -> SSEResponse:
     """Watch a panel (EventSource-compatible). A draft panel's watchers wait until it starts."""
     tenant = await _stream_tenant(request, panel_id, ticket, x_tenant_id, authorization)
     stream = await streams.open(

@@ -28,12 +28,18 @@ class Database:
         max_overflow: int = 10,
         statement_timeout_ms: int = 30_000,
         echo: bool = False,
+        pool_timeout_s: float = 30.0,
         sqlite_pool_size: int = 1,
     ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.is_postgres = self.url.get_backend_name() == "postgresql"
-        kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+        kwargs: dict[str, Any] = {
+            "echo": echo,
+            "json_serializer": _json_dumps,
+            "json_deserializer": orjson.loads,
+            "pool_timeout": pool_timeout_s,
+        }
         if self.is_sqlite:
             database = self.url.database or ""
             if database and database != ":memory:":

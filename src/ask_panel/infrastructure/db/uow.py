@@ -8,8 +8,10 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ask_panel.domain.errors import ServiceBusy
 from ask_panel.domain.ids import TenantId
 from ask_panel.infrastructure.db.engine import Database
 from ask_panel.infrastructure.db.repositories import (
@@ -41,7 +43,10 @@ class SqlUnitOfWork:
             await lock.acquire()
             self._locked = True
         try:
-            self._conn = await self._db.engine.connect()
+            try:
+                self._conn = await self._db.engine.connect()
+            except PoolTimeout:
+                raise ServiceBusy("All database connections are busy; retry shortly") from None
             await self._conn.begin()
             if self._db.is_postgres:
                 await self._conn.execute(
