@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from ask_panel import __version__
 from ask_panel.api import errors
+from ask_panel.api.fastpath import WatchStreamFastPath
 from ask_panel.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from ask_panel.api.routes import agents, health, panels, streams
 from ask_panel.bootstrap import Container
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(WatchStreamFastPath)  # outermost of ours: long-lived watch streams skip the rest
     for module in (health, panels, streams, agents):
         app.include_router(module.router)
     return app

@@ -68,7 +68,7 @@ MAX_EVENT_ID = 2**31 - 1
 _EVENT_ID = re.compile(r"^[0-9]{1,10}$")
 
 
-def _resume_from(header: str | None, query: int | None) -> int:
+def resume_from(header: str | None, query: int | None) -> int:
     if query is not None:
         return query
     if header is None or header.strip() == "":
@@ -89,7 +89,13 @@ ResumeQuery = Annotated[int | None, Query(alias="last_event_id", ge=0, le=MAX_EV
 TokensFlag = Annotated[bool, Query(description="Add expert_token events (text deltas, batched)")]
 
 
-@router.post("/{panel_id}/stream", operation_id="streamPanel", response_class=SSEResponse, responses=SSE_RESPONSES)
+@router.post(
+    "/{panel_id}/stream",
+    operation_id="streamPanel",
+    response_class=SSEResponse,
+    status_code=200,
+    responses=SSE_RESPONSES,
+)
 async def start_and_stream(
     panel_id: str,
     request: Request,
@@ -102,7 +108,7 @@ async def start_and_stream(
 ) -> SSEResponse:
     """Start a draft panel (as execute does) and stream its events; a started panel is only streamed."""
     stream = await streams.open(
-        tenant, panel_id, last_event_id=_resume_from(last_event_header, last_event_id), tokens=tokens
+        tenant, panel_id, last_event_id=resume_from(last_event_header, last_event_id), tokens=tokens
     )
     if stream.panel.status is PanelStatus.DRAFT:
         try:
@@ -127,7 +133,13 @@ async def _stream_tenant(
     return await authenticate(connection, tenant_header, authorization)
 
 
-@router.get("/{panel_id}/stream", operation_id="watchPanel", response_class=SSEResponse, responses=SSE_RESPONSES)
+@router.get(
+    "/{panel_id}/stream",
+    operation_id="watchPanel",
+    response_class=SSEResponse,
+    status_code=200,
+    responses=SSE_RESPONSES,
+)
 async def watch(
     panel_id: str,
     request: Request,
@@ -139,11 +151,34 @@ async def watch(
     last_event_id: ResumeQuery = None,
     tokens: TokensFlag = False,
 ) -> SSEResponse:
-    """Watch a panel (EventSource-compatible). A draft panel's watchers wait until it starts."""
-    tenant = await _stream_tenant(request, panel_id, ticket, x_tenant_id, authorization)
-    stream = await streams.open(
-        tenant, panel_id, last_event_id=_resume_from(last_event_header, last_event_id), tokens=tokens
+    """Watch a panel (EventSource-compatible). A draft panel's watchers wait until it starts.
+
+    At run time `api/fastpath.py` serves this path with the same `open_watch`, outside the
+    framework's per-request layers (a watch stream lives for minutes; those layers cost memory).
+    """
+    return await open_watch(
+        request,
+        panel_id,
+        ticket=ticket,
+        tenant_header=x_tenant_id,
+        authorization=authorization,
+        last_event_id=resume_from(last_event_header, last_event_id),
+        tokens=tokens,
     )
+
+
+async def open_watch(
+    request: Request,
+    panel_id: str,
+    *,
+    ticket: str | None,
+    tenant_header: str | None,
+    authorization: str | None,
+    last_event_id: int,
+    tokens: bool,
+) -> SSEResponse:
+    tenant = await _stream_tenant(request, panel_id, ticket, tenant_header, authorization)
+    stream = await container_of(request).streams.open(tenant, panel_id, last_event_id=last_event_id, tokens=tokens)
     return _sse(request, stream)
 
 

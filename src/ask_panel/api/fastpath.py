@@ -1,0 +1,73 @@
+"""The watch stream's fast path: GET /api/v1/panels/{id}/stream served outside the framework's layers.
+
+A watch stream lives for minutes; every layer of FastAPI's request handling (routing, dependency
+resolution, two exit stacks, exception wrappers) stays alive for as long as it does, about half
+of an idle stream's memory. This outermost middleware parses the few parameters itself and calls
+the same `open_watch` as the documented route; errors are the same problem+json responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ask_panel.api.errors import BadRequest, problem, problem_for
+from ask_panel.api.routes.streams import MAX_EVENT_ID, open_watch, resume_from
+from ask_panel.domain.errors import DomainError
+from ask_panel.infrastructure.auth import InvalidToken
+from ask_panel.observability import set_request_id
+
+log = logging.getLogger(__name__)
+
+WATCH_PATH = re.compile(r"^/api/v1/panels/([^/]+)/stream$")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+class WatchStreamFastPath:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = WATCH_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
+        if match is None or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        set_request_id(request_id)
+        try:
+            query = request.query_params
+            tokens = query.get("tokens", "false").lower()
+            if tokens not in _TRUE | _FALSE:
+                raise BadRequest("tokens must be true or false")
+            resume = query.get("last_event_id")
+            if resume is not None and (not resume.isascii() or not resume.isdigit() or int(resume) > MAX_EVENT_ID):
+                raise BadRequest("last_event_id must be a non-negative integer")
+            resume_id = None if resume is None else int(resume)
+            response = await open_watch(
+                request,
+                match.group(1),
+                ticket=query.get("ticket"),
+                tenant_header=request.headers.get("x-tenant-id"),
+                authorization=request.headers.get("authorization"),
+                last_event_id=resume_from(request.headers.get("last-event-id"), resume_id),
+                tokens=tokens in _TRUE,
+            )
+        except (DomainError, InvalidToken) as exc:
+            error = problem_for(exc)
+            error.headers["x-request-id"] = request_id
+            await error(scope, receive, send)
+            return
+        except Exception:
+            log.exception("unhandled error opening a watch stream [request_id=%s]", request_id)
+            await problem(500, "internal-error", "Internal server error", "An unexpected error occurred.")(
+                scope, receive, send
+            )
+            return
+        response.raw_headers.append((b"x-request-id", request_id.encode()))
+        await response(scope, receive, send)
