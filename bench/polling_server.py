@@ -5,33 +5,106 @@
 Started by `bench.streaming` as its own process next to the real server (which runs the panels and
 writes the events). It reads the same database through the product's repository
 (`Container(settings).uow`, `uow.events.read(panel_id, after=last)`) and sends the same SSE frames
-through the same sse-starlette response, so the only difference measured is push versus polling.
-Each subscriber runs one query at once (the replay) and then one query per second; nothing else.
-`GET /stats` counts the queries run and the streams open.
+(`WireEvent.sse`, one write per poll that found events) from a response of the same shape as the
+product's: the request's own task sends, a second task parked on `receive()` notices a client that
+leaves. So the difference measured is push versus polling, not the HTTP machinery. Each subscriber
+runs one query at once (the replay) and then one query per second; nothing else. A heartbeat comment
+goes out after `ASK_PANEL_SSE_HEARTBEAT_S` without a write. `GET /stats` counts the queries run and
+the streams open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
-from ask_panel.application.wire import WireEvent, sse_retry
+from ask_panel.application.wire import WireEvent, sse_comment, sse_retry
 from ask_panel.bootstrap import Container
 from ask_panel.config import Settings
 from ask_panel.domain.ids import PanelId, TenantId
 
 POLL_INTERVAL_S = 1.0
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+    (b"connection", b"keep-alive"),
+]
+HEARTBEAT = sse_comment("heartbeat")
 
 
 class Stats:
     queries = 0
     streams = 0
+
+
+class PollingStream(Response):
+    """One subscriber: poll the log, send what is new, sleep a second; ends after a terminal event."""
+
+    def __init__(self, container: Container, tenant: TenantId, panel_id: PanelId, last_event_id: int) -> None:
+        super().__init__(status_code=200)
+        self.raw_headers = list(HEADERS)
+        self._container = container
+        self._tenant = tenant
+        self._panel_id = panel_id
+        self._last = last_event_id
+        self._gone = asyncio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        settings = self._container.settings
+        loop = asyncio.get_running_loop()
+        watcher = loop.create_task(self._watch_disconnect(receive))
+        Stats.streams += 1
+        try:
+            await self._send(send, {"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await self._send(send, self._body(sse_retry(settings.sse_retry_ms)))
+            last_write = loop.time()
+            while not self._gone.is_set():
+                async with self._container.uow(self._tenant) as uow:
+                    events = await uow.events.read(self._panel_id, after=self._last)
+                Stats.queries += 1
+                if events:
+                    wire = [WireEvent.of(e) for e in events]
+                    await self._send(send, self._body(b"".join(e.sse for e in wire)))
+                    last_write = loop.time()
+                    self._last = events[-1].seq
+                    if any(e.terminal for e in wire):
+                        break
+                elif loop.time() - last_write >= settings.sse_heartbeat_s:
+                    await self._send(send, self._body(HEARTBEAT))
+                    last_write = loop.time()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._gone.wait(), POLL_INTERVAL_S)
+            if not self._gone.is_set():
+                await self._send(send, {"type": "http.response.body", "body": b"", "more_body": False})
+        except (OSError, TimeoutError):
+            pass  # the client left or stopped reading
+        finally:
+            Stats.streams -= 1
+            watcher.cancel()
+
+    @staticmethod
+    def _body(frame: bytes) -> Message:
+        return {"type": "http.response.body", "body": frame, "more_body": True}
+
+    async def _send(self, send: Send, message: Message) -> None:
+        async with asyncio.timeout(self._container.settings.stream_send_timeout_s):
+            await send(message)
+
+    async def _watch_disconnect(self, receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self._gone.set()
+                return
 
 
 @asynccontextmanager
@@ -64,38 +137,10 @@ async def watch(
     request: Request,
     x_tenant_id: Annotated[str, Header(alias="X-Tenant-ID")],
     last_event_id: int = 0,
-) -> EventSourceResponse | JSONResponse:
+) -> Response:
     try:
         tenant = TenantId.from_string(x_tenant_id)
         pid = PanelId.from_string(panel_id)
     except Exception:
         return JSONResponse({"detail": "bad tenant or panel id"}, status_code=400)
-    container: Container = request.app.state.container
-    settings = container.settings
-
-    async def frames() -> AsyncIterator[bytes]:
-        Stats.streams += 1
-        try:
-            yield sse_retry(settings.sse_retry_ms)
-            last = last_event_id
-            while True:
-                async with container.uow(tenant) as uow:
-                    events = await uow.events.read(pid, after=last)
-                Stats.queries += 1
-                if events:
-                    wire = [WireEvent.of(e) for e in events]
-                    yield b"".join(e.sse for e in wire)
-                    last = events[-1].seq
-                    if any(e.terminal for e in wire):
-                        return
-                await asyncio.sleep(POLL_INTERVAL_S)
-        finally:
-            Stats.streams -= 1
-
-    return EventSourceResponse(
-        frames(),
-        ping=settings.sse_heartbeat_s,
-        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
-        send_timeout=settings.stream_send_timeout_s,
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return PollingStream(request.app.state.container, tenant, pid, last_event_id)

@@ -1,8 +1,10 @@
 """Benchmark: live streaming against a real server, push (EventHub) and the seed's polling side by side.
 
-    .venv/bin/python -m bench.streaming [--quick] [--profile [--uvloop-server] | --memory-profile]
+    .venv/bin/python -m bench.streaming [--quick] [--profile | --memory-profile | --gc-profile]
 
-Everything runs on 127.0.0.1 and stops by itself. The product is started as it ships
+Everything runs on 127.0.0.1 and stops by itself. The product's code is copied first (src/ to a
+temporary directory, put first on PYTHONPATH) so that edits made meanwhile do not change it halfway;
+`--live-source` skips the copy. The product is started as it ships
 (`ask-panel serve --no-migrate` on a migrated scratch SQLite database, ASK_PANEL_AUTH_MODE=none);
 the polling design is `bench/polling_server.py`, its own uvicorn process reading the same database.
 The client is this process: one uvloop event loop that parses SSE straight off raw sockets
@@ -17,8 +19,8 @@ Measured:
 
 Diagnostics (not part of the measured run): `--profile` runs only the fan-out with the push server's main
 thread under cProfile for the fan-out window; `--memory-profile` opens idle streams under tracemalloc and
-prints what each one holds. `--uvloop-server` (a what-if, with the measured run or `--profile`) starts the
-push server with uvloop's event loop policy installed and the polling server on uvloop too.
+prints what each one holds; `--gc-profile` times the server's cyclic garbage collections (a forced full
+collection with 0..10,000 idle streams, and the collections during a fan-out).
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import pstats
 import random
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -77,6 +81,38 @@ def free_port() -> int:
         s.bind((HOST, 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def product_version() -> str:
+    """The commit measured, and whether the product's files differ from it (read-only git calls)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src", "pyproject.toml"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.splitlines()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    return f"commit {head}" + (f" with uncommitted changes to {len(dirty)} product file(s)" if dirty else "")
+
+
+def run_on_snapshot(argv: list[str]) -> None:
+    """Re-run this benchmark on a copy of the product's code taken now (never returns).
+
+    Other people edit the product while it runs; with PYTHONPATH pointing at the copy, this process
+    and every server it starts import the same code from start to end.
+    """
+    snapshot = Path(tempfile.mkdtemp(prefix="askpanel-src-")) / "src"
+    shutil.copytree(ROOT / "src", snapshot, ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ)
+    env.update(
+        BENCH_PRODUCT_SNAPSHOT=str(snapshot),
+        BENCH_PRODUCT_VERSION=product_version() + f" (its src/ copied at {stamp()} and run from the copy)",
+        PYTHONPATH=os.pathsep.join(p for p in (str(snapshot), os.environ.get("PYTHONPATH", "")) if p),
+    )
+    os.execve(sys.executable, [sys.executable, "-m", "bench.streaming", *argv], env)
 
 
 def client_cpu_seconds() -> float:
@@ -169,14 +205,13 @@ def server_env(database_url: str, token_delay_ms: float) -> dict[str, str]:
 
 
 # Runs `ask-panel` (ask_panel.cli.main) in-process after optional instrumentation, for the diagnostic modes
-# only: BENCH_UVLOOP selects uvloop's event loop; BENCH_PROFILE profiles the main thread between SIGUSR1 and
+# only: BENCH_PROFILE profiles the main thread between SIGUSR1 and
 # SIGUSR2 (cProfile); BENCH_TRACEMALLOC snapshots Python allocations at SIGUSR1 and SIGUSR2 and writes the
-# difference. The measured runs start the `ask-panel` script itself.
+# difference; BENCH_GC times the cyclic garbage collector's collections and, at SIGUSR2, writes what it saw
+# since the last signal (SIGUSR1 also times a forced full collection). The measured runs start the
+# `ask-panel` script itself.
 LAUNCHER = r"""
 import os, signal, sys
-if os.environ.get("BENCH_UVLOOP"):
-    import asyncio, uvloop
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 path = os.environ.get("BENCH_PROFILE")
 if path:
     import cProfile
@@ -200,6 +235,30 @@ if trace:
                         out.write(f"{key}\t{stat.size_diff}\t{stat.count_diff}\t{stat.traceback}\n")
     signal.signal(signal.SIGUSR1, _take)
     signal.signal(signal.SIGUSR2, _take)
+gc_log = os.environ.get("BENCH_GC")
+if gc_log:
+    import gc, json, time
+    seen = {"count": [0, 0, 0], "total": 0.0, "longest": [0.0, 0.0, 0.0], "start": 0.0}
+    def _watch(phase, info):
+        if phase == "start":
+            seen["start"] = time.perf_counter()
+        else:
+            took, gen = time.perf_counter() - seen["start"], info["generation"]
+            seen["count"][gen] += 1
+            seen["total"] += took
+            seen["longest"][gen] = max(seen["longest"][gen], took)
+    def _report(forced):
+        line = {"tracked": len(gc.get_objects()), "natural": {k: seen[k] for k in ("count", "total", "longest")}}
+        if forced:
+            began = time.perf_counter()
+            gc.collect()
+            line["forced_full_s"] = time.perf_counter() - began
+        seen.update(count=[0, 0, 0], total=0.0, longest=[0.0, 0.0, 0.0])
+        with open(gc_log, "a") as out:
+            out.write(json.dumps(line) + "\n")
+    gc.callbacks.append(_watch)
+    signal.signal(signal.SIGUSR1, lambda *_: _report(True))
+    signal.signal(signal.SIGUSR2, lambda *_: _report(False))
 from ask_panel.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -747,8 +806,9 @@ class Results:
     push_fanout_base: Run
     poll_fanout: Run
     fanout_shape: tuple[int, int]
+    fanout_rates: list[float]
     push_loop: str
-    what_if_uvloop: bool
+    product: str
     run_time_s: float = 0.0
 
 
@@ -790,23 +850,18 @@ def render(r: Results) -> str:
     add = out.append
     add(f"## Streaming: push (EventHub) and polling side by side — {stamp()}")
     add("")
-    flags = (" --quick" if r.quick else "") + (" --uvloop-server" if r.what_if_uvloop else "")
-    add(f"Machine: {machine()}. Run: `python -m bench.streaming{flags}`, {r.run_time_s:.0f} s.")
+    flags = " --quick" if r.quick else ""
+    add(f"Machine: {machine()}. Product: {r.product}. Run: `python -m bench.streaming{flags}`, {r.run_time_s:.0f} s.")
     add("")
-    if r.what_if_uvloop:
-        add(
-            "**What-if run, not the product as shipped:** the push server is `ask_panel.cli.main` started with "
-            "uvloop's event loop policy installed, and the polling server runs on uvloop too."
-        )
-        add("")
     add(
         "Setup: the real server, `ask-panel serve --no-migrate` (uvicorn with httptools, one process, running "
         f"on {r.push_loop}; the polling server is given the same loop) on a "
         "migrated scratch SQLite database (WAL), `ASK_PANEL_AUTH_MODE=none`, simulated provider at "
         f"{r.token_delay_ms:g} ms/token, structured panels of 3 experts (2 rounds, 14 events, unless noted). "
         "The polling design is `bench/polling_server.py`: its own uvicorn process reading the same database "
-        "through the product's repository once a second per subscriber, sending the same frames through the "
-        "same sse-starlette response; the push server runs the panels in both cases. The client is one "
+        "through the product's repository once a second per subscriber and sending the same frames from a "
+        "response of the same shape as the product's (the request's task sends, one task watches for the "
+        "disconnect); the push server runs the panels in both cases. The client is one "
         "uvloop process parsing SSE off raw sockets (one asyncio.Protocol per stream). Everything is on "
         f"127.0.0.1; open-file limit {r.nofile:,} (client and servers). **Client and server share the 2 cores**: "
         "the client's own parsing competes with the server, and its read delays are part of every latency below."
@@ -926,28 +981,33 @@ def render(r: Results) -> str:
         "loopback the system part includes the receiving side's TCP work done in the sender's context). "
         "*Fan-out only* subtracts a baseline run of the same panels with one subscriber each (the panels' own "
         "work: LLM simulation, strategy, commits). Polling streams open spread over one second and the panels "
-        "start at a random phase, so the poll phases are uniform."
+        "start at a random phase, so the poll phases are uniform. "
+        f"The push rows sum {len(r.fanout_rates)} repetition(s); fan-out only per repetition: "
+        + ", ".join(f"{x:,.0f}" for x in r.fanout_rates)
+        + " deliveries per CPU-second."
     )
     add("")
     add(
         "| run | streams | deliveries | bytes / delivery | wall s | server CPU s (of it system) "
-        "| deliveries / server CPU-s | client CPU s |"
+        "| deliveries / server CPU-s | client CPU s | latency p50 / p99 / max ms |"
     )
-    add("|---|---|---|---|---|---|---|---|")
+    add("|---|---|---|---|---|---|---|---|---|")
+    reps = f" (x{len(r.fanout_rates)})" if len(r.fanout_rates) > 1 else ""
     for name, run in (
-        ("push, baseline (1 subscriber per panel)", r.push_fanout_base),
-        ("push", r.push_fanout),
+        (f"push, baseline (1 subscriber per panel){reps}", r.push_fanout_base),
+        (f"push{reps}", r.push_fanout),
         ("polling 1 s (polling server's CPU)", r.poll_fanout),
     ):
         add(
-            f"| {name} | {run.subscribers * run.panels:,} | {run.deliveries:,}/{run.expected:,} | "
+            f"| {name} | {run.subscribers * panels:,} | {run.deliveries:,}/{run.expected:,} | "
             f"{run.bytes / max(1, run.deliveries):,.0f} | {run.wall_s:.1f} | "
             f"{run.server_cpu_s:.2f} ({run.server_sys_s:.2f}) | {per_cpu(run.deliveries, run.server_cpu_s)} | "
-            f"{run.client_cpu_s:.2f} |"
+            f"{run.client_cpu_s:.2f} | {ms(percentile(run.latencies_ms, 50))} / "
+            f"{ms(percentile(run.latencies_ms, 99))} / {ms(max(run.latencies_ms, default=float('nan')))} |"
         )
     add(
         f"| push, fan-out only (minus baseline) | | {net_deliveries:,} | | | {net_cpu:.2f} | "
-        f"{per_cpu(net_deliveries, net_cpu)} | |"
+        f"{per_cpu(net_deliveries, net_cpu)} | | |"
     )
     add("")
     add("### 5. Push against polling")
@@ -977,6 +1037,7 @@ def render(r: Results) -> str:
 # ---- the run ---------------------------------------------------------------------------------------
 async def main(args: argparse.Namespace) -> Results | None:
     started = time.time()
+    product = os.environ.get("BENCH_PRODUCT_VERSION") or product_version() + ", the live source tree"
     nofile = raise_nofile()
     workdir = Path(tempfile.mkdtemp(prefix="askpanel-streaming-"))
     quick = args.quick
@@ -986,18 +1047,21 @@ async def main(args: argparse.Namespace) -> Results | None:
         push_plan = [(1, 3), (100, 2), (1000, 1)]
         poll_plan = [(1, 2), (100, 1), (1000, 1)]
         exec_reps, steps = 30, [100, 500, 1000]
-        fanout = (5, 100)
+        fanout, fanout_reps = (5, 100), 1
     else:
-        push_plan = [(1, 10), (100, 4), (1000, 2)]
+        push_plan = [(1, 10), (100, 4), (1000, 3)]
         poll_plan = [(1, 8), (100, 2), (1000, 2)]
         exec_reps, steps = 200, [1000, 2500, 5000, 10_000]
-        fanout = (5, 400)
+        fanout, fanout_reps = (5, 400), 3
 
     if args.profile:
-        await profile_fanout(workdir, delay, fanout, args.uvloop_server)
+        await profile_fanout(workdir, delay, fanout)
         return None
     if args.memory_profile:
         await memory_profile(workdir, delay, steps[-1] if quick else 2000)
+        return None
+    if args.gc_profile:
+        await gc_profile(workdir, delay, steps, fanout)
         return None
 
     log("commit portion (in-process) ...")
@@ -1005,14 +1069,14 @@ async def main(args: argparse.Namespace) -> Results | None:
 
     url = await asyncio.to_thread(scratch_sqlite)
     times = CommitTimes(url)
-    what_if = {"BENCH_UVLOOP": "1"} if args.uvloop_server else None
-    push = push_server(url, delay, workdir, diagnostics=what_if)
-    poll = polling_server(url, workdir, uvloop=args.uvloop_server)
+    push = push_server(url, delay, workdir)
+    poll: ServerProcess | None = None
     push.start()
     try:
         await push.wait_ready()
         push_loop = push.event_loop()
         log(f"push server runs on {push_loop}")
+        poll = polling_server(url, workdir, uvloop=push_loop == "uvloop")  # the same loop, for fairness
         api = Api(push.port)
         try:
             # warm-up: code paths, caches, the first connection
@@ -1028,14 +1092,23 @@ async def main(args: argparse.Namespace) -> Results | None:
             log("  slowest (repetition, ms): " + ", ".join(f"({i}, {v:.1f})" for i, v in slowest))
 
             log("push: fan-out throughput ...")
-            base_ids = await api.create_many(fanout[0], rounds=3, seed0=500)
-            push_base = await run_panels("base", api, times, push.port, push, push, base_ids, 1)
-            fan_ids = await api.create_many(fanout[0], rounds=3, seed0=500)
-            push_fanout = await run_panels("push", api, times, push.port, push, push, fan_ids, fanout[1])
-            log(
-                f"  {push_fanout.deliveries:,} deliveries, server CPU {push_fanout.server_cpu_s:.2f} s "
-                f"(baseline {push_base.server_cpu_s:.2f} s)"
-            )
+            push_base = Run("base", 1, 0)
+            push_fanout = Run("push", fanout[1], 0)
+            fanout_rates: list[float] = []
+            for _ in range(fanout_reps):
+                base_ids = await api.create_many(fanout[0], rounds=3, seed0=500)
+                base = await run_panels("base", api, times, push.port, push, push, base_ids, 1)
+                fan_ids = await api.create_many(fanout[0], rounds=3, seed0=500)
+                fan = await run_panels("push", api, times, push.port, push, push, fan_ids, fanout[1])
+                push_base.add(base)
+                push_fanout.add(fan)
+                fanout_rates.append(
+                    (fan.deliveries - base.deliveries) / max(1e-9, fan.server_cpu_s - base.server_cpu_s)
+                )
+                log(
+                    f"  {fan.deliveries:,} deliveries, server CPU {fan.server_cpu_s:.2f} s "
+                    f"(baseline {base.server_cpu_s:.2f} s): {fanout_rates[-1]:,.0f} per fan-out CPU-s"
+                )
 
             poll.start()
             await poll.wait_ready()
@@ -1051,14 +1124,15 @@ async def main(args: argparse.Namespace) -> Results | None:
         finally:
             await api.aclose()
     finally:
-        poll.stop()
+        if poll is not None:
+            poll.stop()
         push.stop()
 
     def hold(k: int) -> float:
         return (5.0 if quick else 16.0) if k == steps[-1] else (3.0 if quick else 5.0)
 
     log("push: idle streams (fresh server) ...")
-    push2 = push_server(url, delay, workdir, diagnostics=what_if)
+    push2 = push_server(url, delay, workdir)
     push2.start()
     try:
         await push2.wait_ready()
@@ -1067,7 +1141,7 @@ async def main(args: argparse.Namespace) -> Results | None:
         push2.stop()
 
     log("polling: idle streams (fresh server) ...")
-    poll2 = polling_server(url, workdir, uvloop=args.uvloop_server)
+    poll2 = polling_server(url, workdir, uvloop=push_loop == "uvloop")
     poll2.start()
     try:
         await poll2.wait_ready()
@@ -1096,9 +1170,77 @@ async def main(args: argparse.Namespace) -> Results | None:
         push_fanout_base=push_base,
         poll_fanout=poll_fanout,
         fanout_shape=fanout,
+        fanout_rates=fanout_rates,
         push_loop=push_loop,
-        what_if_uvloop=args.uvloop_server,
+        product=product,
         run_time_s=time.time() - started,
+    )
+
+
+async def gc_profile(workdir: Path, delay: float, steps: Sequence[int], fanout: tuple[int, int]) -> None:
+    """The cyclic GC in the push server: a full collection's pause with K idle streams, and the
+    collections that happen by themselves during a fan-out."""
+    url = await asyncio.to_thread(scratch_sqlite)
+    out = workdir / "gc.jsonl"
+    server = push_server(url, delay, workdir, diagnostics={"BENCH_GC": str(out)})
+    times = CommitTimes(url)
+    server.start()
+
+    async def signal_and_read(sig: signal.Signals, *, already_sent: bool = False) -> dict[str, Any]:
+        """The server's next report; with `already_sent`, the last one of a window signalled by hooks."""
+        before = len(out.read_text().splitlines()) if out.exists() else 0
+        if already_sent:
+            await asyncio.sleep(1.0)
+            line: dict[str, Any] = json.loads(out.read_text().splitlines()[-1])
+            return line
+        os.kill(server.pid, sig)
+        for _ in range(1200):
+            lines = out.read_text().splitlines() if out.exists() else []
+            if len(lines) > before:
+                line = json.loads(lines[-1])
+                return line
+            await asyncio.sleep(0.05)
+        raise RuntimeError("the server wrote no GC report")
+
+    held: list[SseStream] = []
+    try:
+        await server.wait_ready()
+        api = Api(server.port)
+        try:
+            drafts = await api.create_many(50, seed0=9000)
+            print("forced full collection (gc.collect()) in the push server, with K idle streams open:")
+            for k in [0, *steps]:
+                if k > len(held):
+                    held += await open_many(server.port, [drafts[i % 50] for i in range(len(held), k)], record=False)
+                    await asyncio.sleep(2.0)
+                line = await signal_and_read(signal.SIGUSR1)
+                print(
+                    f"  {k:>6,} streams: {line['tracked']:>10,} tracked objects, full collection "
+                    f"{line['forced_full_s'] * 1000:,.0f} ms"
+                )
+            close_all(held)
+            held = []
+            await asyncio.sleep(2.0)
+            ids = await api.create_many(fanout[0], rounds=3, seed0=500)
+            # The reports bracket the same window as the CPU time: from the executes to the last terminal event.
+            run = await run_panels(
+                "gc", api, times, server.port, server, server, ids, fanout[1],
+                on_start=lambda: os.kill(server.pid, signal.SIGUSR2),
+                on_end=lambda: os.kill(server.pid, signal.SIGUSR2),
+            )  # fmt: skip
+            line = await signal_and_read(signal.SIGUSR2, already_sent=True)
+        finally:
+            await api.aclose()
+    finally:
+        close_all(held)
+        server.stop()
+        await times.aclose()
+    natural = line["natural"]
+    print(
+        f"fan-out of {fanout[0]} panels x {fanout[1]} subscribers: server CPU {run.server_cpu_s:.2f} s, of it "
+        f"{natural['total']:.2f} s in {sum(natural['count'])} collections (by generation {natural['count']}; "
+        f"longest {', '.join(f'{x * 1000:.0f}' for x in natural['longest'])} ms); latency p99 "
+        f"{percentile(run.latencies_ms, 99):.1f} ms, max {max(run.latencies_ms):.1f} ms"
     )
 
 
@@ -1126,16 +1268,16 @@ def profile_groups(path: Path) -> list[tuple[str, float]]:
     return sorted(groups.items(), key=lambda kv: -kv[1])
 
 
-async def profile_fanout(workdir: Path, delay: float, fanout: tuple[int, int], uvloop_server: bool) -> None:
+async def profile_fanout(workdir: Path, delay: float, fanout: tuple[int, int]) -> None:
     """The push fan-out with the server's main thread under cProfile, the fan-out window only."""
     url = await asyncio.to_thread(scratch_sqlite)
     times = CommitTimes(url)
     out = workdir / "push.prof"
-    diagnostics = {"BENCH_PROFILE": str(out)} | ({"BENCH_UVLOOP": "1"} if uvloop_server else {})
-    server = push_server(url, delay, workdir, diagnostics=diagnostics)
+    server = push_server(url, delay, workdir, diagnostics={"BENCH_PROFILE": str(out)})
     server.start()
     try:
         await server.wait_ready()
+        loop_name = server.event_loop()
         api = Api(server.port)
         try:
             (warm,) = await api.create_many(1, seed0=7)
@@ -1153,7 +1295,7 @@ async def profile_fanout(workdir: Path, delay: float, fanout: tuple[int, int], u
         server.stop()
         await times.aclose()
     print(
-        f"profiled fan-out ({'uvloop' if uvloop_server else 'as shipped'}): {fanout[0]} panels x {fanout[1]} "
+        f"profiled fan-out (server on {loop_name}): {fanout[0]} panels x {fanout[1]} "
         f"subscribers, {run.deliveries:,} deliveries, server CPU {run.server_cpu_s:.2f} s under cProfile; {out}"
     )
     groups = profile_groups(out)
@@ -1220,10 +1362,13 @@ if __name__ == "__main__":
     parser.add_argument("--token-delay-ms", type=float, default=8.0, help="simulated provider delay per token")
     parser.add_argument("--profile", action="store_true", help="cProfile the push server during the fan-out only")
     parser.add_argument("--memory-profile", action="store_true", help="tracemalloc the push server's idle streams")
+    parser.add_argument("--gc-profile", action="store_true", help="time the push server's garbage collections")
     parser.add_argument(
-        "--uvloop-server", action="store_true", help="a what-if: run the servers on uvloop (not as shipped)"
+        "--live-source", action="store_true", help="import the product from src/ as it is edited (no snapshot)"
     )
     cli = parser.parse_args()
+    if not cli.live_source and not os.environ.get("BENCH_PRODUCT_SNAPSHOT"):
+        run_on_snapshot(sys.argv[1:])
     try:
         import uvloop
     except ImportError:
@@ -1236,3 +1381,5 @@ if __name__ == "__main__":
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(text + "\n")
         log(f"written to {RESULTS}")
+    if os.environ.get("BENCH_PRODUCT_SNAPSHOT"):
+        shutil.rmtree(Path(os.environ["BENCH_PRODUCT_SNAPSHOT"]).parent, ignore_errors=True)
