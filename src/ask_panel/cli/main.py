@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -73,6 +75,20 @@ def worker(settings: Settings) -> int:
     return 0
 
 
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector's pauses off the streams' latency.
+
+    A full collection walks every tracked object and stops the process for as long (70 ms with
+    nothing open, 700 ms with 10,000 open streams, measured in bench/streaming.py). Objects alive
+    after start-up (modules, the app, the container) are frozen out of collections, and young
+    collections run after 50,000 allocations instead of 700, so full passes come far less often.
+    Reference counting still frees nearly everything at once.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -95,6 +111,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings)
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            tune_gc()
+
         def handle_exit(self, sig: int, frame: object) -> None:
             container: Container | None = getattr(app.state, "container", None)
             if container is not None:
