@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from ask_panel import __version__
 from ask_panel.api import errors
@@ -23,6 +24,17 @@ Every `/api/v1` call names its tenant in `X-Tenant-ID` and carries `Authorizatio
 Errors are `application/problem+json` (RFC 9457)."""
 
 
+class AskPanelAPI(FastAPI):
+    """FastAPI with the watch-stream fast path outside every framework middleware.
+
+    A watch stream's every frame passes through the middleware around it; outermost, it reaches
+    uvicorn's `send` directly (and the stream holds none of those layers while it lives).
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return WatchStreamFastPath(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
     settings = settings or (container.settings if container else Settings())
     owned = container is None
@@ -38,7 +50,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             if owned:
                 await current.stop()
 
-    app = FastAPI(
+    app = AskPanelAPI(
         title="Ask Panel",
         version=__version__,
         description=DESCRIPTION,
@@ -55,7 +67,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(WatchStreamFastPath)  # outermost of ours: long-lived watch streams skip the rest
     for module in (health, panels, streams, agents):
         app.include_router(module.router)
     return app
