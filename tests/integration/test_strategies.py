@@ -244,3 +244,36 @@ async def test_malformed_stance_json_of_the_wrong_types_is_retried_not_a_crash(s
         panel, _ = await run_panel(container, "structured", THREE, max_rounds=1)
     assert panel.status.value == "completed"
     assert all(m.stance is None for m in expert_messages(panel))
+
+
+async def test_an_expert_that_names_its_own_provider_and_model_is_run_by_it(settings: Settings) -> None:
+    from ask_panel.application.agents import CreateAgent
+    from ask_panel.bootstrap import Container
+    from ask_panel.infrastructure.llm.registry import Providers
+    from tests.integration.panel_harness import TENANT
+
+    default, own = ScriptedProvider(), ScriptedProvider()
+    container = Container(settings, providers=Providers("scripted", {"scripted": lambda: default, "own": lambda: own}))
+    await container.start()
+    try:
+        await container.agents.create(
+            TENANT,
+            CreateAgent(
+                agent_id="acme_expert",
+                name="Ada Park",
+                role="Sterilization scientist",
+                expertise=["sterilization"],
+                instructions="Judge sterilization choices.",
+                model="own-model-1",
+                provider="own",
+            ),
+        )
+        panel, _ = await run_panel(container, "structured", ["fda_expert", "acme_expert"], max_rounds=1)
+    finally:
+        await container.stop()
+    assert panel.status.value == "completed"
+    assert own.calls and all(c.speaker == "Ada Park" for c in own.calls)
+    assert not any(c.speaker == "Ada Park" for c in default.calls)
+    by_agent = {m.agent_id: m for m in expert_messages(panel)}
+    assert by_agent["acme_expert"].metadata["model"] == "own-model-1"
+    assert by_agent["fda_expert"].metadata["model"] == "scripted-1"
