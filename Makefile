@@ -19,7 +19,7 @@ run: install
 	ASK_PANEL_AUTH_MODE=$${ASK_PANEL_AUTH_MODE:-none} $(BIN)/ask-panel serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
 
 typecheck: install
