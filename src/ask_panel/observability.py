@@ -22,6 +22,13 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class DroppedStreamFilter(logging.Filter):
+    """A stream client dropped for not reading ends its response unfinished, on purpose: not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "ASGI callable returned without completing response."
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
@@ -29,3 +36,4 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("uvicorn.error").addFilter(DroppedStreamFilter())

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ask_panel.api.errors import BadRequest, problem, problem_for
-from ask_panel.api.routes.streams import MAX_EVENT_ID, open_watch, resume_from
+from ask_panel.api.middleware import request_id_of
+from ask_panel.api.routes.streams import EVENT_ID, MAX_EVENT_ID, open_watch, resume_from
 from ask_panel.domain.errors import DomainError
 from ask_panel.infrastructure.auth import InvalidToken
 from ask_panel.observability import set_request_id
@@ -24,8 +24,8 @@ from ask_panel.observability import set_request_id
 log = logging.getLogger(__name__)
 
 WATCH_PATH = re.compile(r"^/api/v1/panels/([^/]+)/stream$")
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
+_TRUE = {"true", "1", "yes", "on", "t", "y"}
+_FALSE = {"false", "0", "no", "off", "f", "n"}
 
 
 class WatchStreamFastPath:
@@ -38,7 +38,7 @@ class WatchStreamFastPath:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_of(scope)
         set_request_id(request_id)
         try:
             query = request.query_params
@@ -46,7 +46,7 @@ class WatchStreamFastPath:
             if tokens not in _TRUE | _FALSE:
                 raise BadRequest("tokens must be true or false")
             resume = query.get("last_event_id")
-            if resume is not None and (not resume.isascii() or not resume.isdigit() or int(resume) > MAX_EVENT_ID):
+            if resume is not None and (not EVENT_ID.match(resume) or int(resume) > MAX_EVENT_ID):
                 raise BadRequest("last_event_id must be a non-negative integer")
             resume_id = None if resume is None else int(resume)
             response = await open_watch(
@@ -65,9 +65,9 @@ class WatchStreamFastPath:
             return
         except Exception:
             log.exception("unhandled error opening a watch stream [request_id=%s]", request_id)
-            await problem(500, "internal-error", "Internal server error", "An unexpected error occurred.")(
-                scope, receive, send
-            )
+            error = problem(500, "internal-error", "Internal server error", "An unexpected error occurred.")
+            error.headers["x-request-id"] = request_id
+            await error(scope, receive, send)
             return
         response.raw_headers.append((b"x-request-id", request_id.encode()))
         await response(scope, receive, send)

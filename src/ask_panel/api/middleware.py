@@ -13,6 +13,12 @@ from ask_panel.observability import set_request_id
 _VALID_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 
 
+def request_id_of(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is a sane token, else a new one."""
+    incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+    return incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -21,8 +27,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_of(scope)
         set_request_id(request_id)
 
         async def send_with_id(message: Message) -> None:

@@ -141,8 +141,9 @@ class SSEResponse(Response):
         self.last_write = loop.time()
 
     async def _watch_disconnect(self, receive: Receive) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                self.panel_stream.close()  # ends the stream at once: the panel is not cancelled
-                return
+        try:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        except Exception as exc:  # e.g. a request body over the limit: treat as gone
+            log.info("stream request failed while watching for a disconnect: %s", exc)
+        self.panel_stream.close()  # ends the stream at once: the panel is not cancelled

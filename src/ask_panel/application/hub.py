@@ -97,6 +97,7 @@ class EventHub:
         self.max_streams = max_streams
         self.max_streams_per_tenant = max_streams_per_tenant
         self.delivered = 0
+        self._closing = False
         self.on_token_interest: Callable[[PanelId], None] | None = None
 
     @property
@@ -104,6 +105,10 @@ class EventHub:
         return self._count
 
     def subscribe(self, panel_id: PanelId, tenant: TenantId, *, tokens: bool = False) -> Subscriber:
+        if self._closing:  # shutting down: a stream opened now ends at once
+            closed = Subscriber(panel_id, tenant, tokens=tokens, limit=self.buffer_size)
+            closed.close()
+            return closed
         if self._count >= self.max_streams:
             raise TooManyStreams("This server holds its maximum number of streams; retry later")
         if self._per_tenant[tenant] >= self.max_streams_per_tenant:
@@ -175,6 +180,7 @@ class EventHub:
         return list(self._token_listeners)
 
     def close_all(self) -> None:
+        self._closing = True
         for subscribers in list(self._subscribers.values()):
             for subscriber in list(subscribers):
                 subscriber.close()

@@ -65,7 +65,7 @@ SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 MAX_EVENT_ID = 2**31 - 1
-_EVENT_ID = re.compile(r"^[0-9]{1,10}$")
+EVENT_ID = re.compile(r"^[0-9]{1,10}$")
 
 
 def resume_from(header: str | None, query: int | None) -> int:
@@ -74,7 +74,7 @@ def resume_from(header: str | None, query: int | None) -> int:
     if header is None or header.strip() == "":
         return 0
     value = header.strip()
-    if not _EVENT_ID.match(value) or int(value) > MAX_EVENT_ID:
+    if not EVENT_ID.match(value) or int(value) > MAX_EVENT_ID:
         raise BadRequest("Last-Event-ID must be a non-negative integer")
     return int(value)
 

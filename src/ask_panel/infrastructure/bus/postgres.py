@@ -74,8 +74,8 @@ class PostgresBus:
                         self.on_connected()  # messages sent while disconnected are lost: catch up
                     while not conn.is_closed():
                         await asyncio.sleep(5)
-                        async with self._send_lock:
-                            await conn.execute("SELECT 1")
+                        async with asyncio.timeout(5), self._send_lock:
+                            await conn.execute("SELECT 1")  # a half-open connection times out: reconnect
                 finally:
                     self._conn = None
                     with contextlib.suppress(Exception):

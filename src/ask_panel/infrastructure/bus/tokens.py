@@ -71,8 +71,11 @@ class TokenForwarder:
         self._wake.set()
 
     def _on_interest(self, payload: str) -> None:
+        origin, _, panels = payload.partition("|")
+        if origin == self._origin:  # our own announcement, echoed by the bus
+            return
         until = time.monotonic() + 3 * self._refresh
-        for item in payload.split(","):
+        for item in panels.split(","):
             with contextlib.suppress(ValueError):
                 self._interest[PanelId(uuid.UUID(item))] = until
 
@@ -87,7 +90,9 @@ class TokenForwarder:
     # ---- watching side -----------------------------------------------------------------------
     def announce(self, panel_id: PanelId) -> None:
         with contextlib.suppress(RuntimeError):
-            task = asyncio.get_running_loop().create_task(self._bus.send(INTEREST_CHANNEL, str(panel_id)))
+            task = asyncio.get_running_loop().create_task(
+                self._bus.send(INTEREST_CHANNEL, f"{self._origin}|{panel_id}")
+            )
             self._announcing.add(task)
             task.add_done_callback(self._announcing.discard)
 
@@ -96,7 +101,7 @@ class TokenForwarder:
             await asyncio.sleep(self._refresh)
             panels = [str(p) for p in self._hub.token_panels()]
             for start in range(0, len(panels), 150):  # NOTIFY payloads stay far below 8000 bytes
-                await self._bus.send(INTEREST_CHANNEL, ",".join(panels[start : start + 150]))
+                await self._bus.send(INTEREST_CHANNEL, f"{self._origin}|" + ",".join(panels[start : start + 150]))
             now = time.monotonic()
             for panel_id in [p for p, until in self._interest.items() if until <= now]:
                 del self._interest[panel_id]
