@@ -237,3 +237,31 @@ async def test_when_every_database_connection_is_busy_the_answer_is_a_503_not_a_
         assert response.headers["Retry-After"] and response.json()["status"] == 503
     finally:
         await container.stop()
+
+
+async def test_an_unexpected_error_is_a_bare_500_and_a_logged_traceback_with_the_request_id(
+    container: object, monkeypatch: object, caplog: object
+) -> None:
+    import logging
+
+    import pytest
+
+    from ask_panel.api.app import create_app
+
+    # Starlette answers the 500 and then re-raises for the server to see: do not raise it here.
+    transport = httpx2.ASGITransport(app=create_app(container=container), raise_app_exceptions=False)  # type: ignore[arg-type]
+
+    async def broken(*_args: object, **_kwargs: object) -> object:
+        raise RuntimeError("secret internals: db password hunter2")
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch) and isinstance(caplog, pytest.LogCaptureFixture)
+    monkeypatch.setattr(container.panels, "list", broken)  # type: ignore[attr-defined]
+    with caplog.at_level(logging.ERROR):
+        async with httpx2.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/api/v1/panels", headers={**headers_for(), "X-Request-ID": "req-500"})
+    assert response.status_code == 500
+    body = response.json()
+    assert body["status"] == 500 and body["request_id"] == "req-500"
+    assert "hunter2" not in response.text and "RuntimeError" not in response.text
+    logged = [r for r in caplog.records if "req-500" in r.getMessage()]
+    assert logged and logged[0].exc_info is not None
