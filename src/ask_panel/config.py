@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{Path('data') / 'ask_panel.db'}"
@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     max_streams: int = Field(10_000, ge=1)
     max_streams_per_tenant: int = Field(1000, ge=1)
     ticket_ttl_s: int = Field(60, ge=1, le=60)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Plain PostgreSQL URLs (as Supabase and most hosts give them) use the asyncpg driver."""
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        return value
 
     @model_validator(mode="after")
     def _secrets_outside_development(self) -> Settings:

@@ -145,3 +145,14 @@ def test_ids_parse_only_uuids() -> None:
     assert str(PanelId.from_string(" 11111111-1111-1111-1111-111111111111 ")).startswith("1111")
     with pytest.raises(InvalidInput):
         TenantId.from_string("acme")
+
+
+def test_hosted_postgres_urls_get_the_async_driver_and_asyncpg_ssl() -> None:
+    from ask_panel.config import Settings
+    from ask_panel.infrastructure.db.engine import Database
+
+    settings = Settings(database_url="postgres://u:p@db.example.test:5432/postgres?sslmode=require")
+    assert settings.database_url == "postgresql+asyncpg://u:p@db.example.test:5432/postgres?sslmode=require"
+    database = Database(settings.database_url)
+    assert database.url.query == {"ssl": "require"}
+    assert Settings(database_url="sqlite+aiosqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"

@@ -32,6 +32,11 @@ class Database:
         sqlite_pool_size: int = 1,
     ) -> None:
         self.url = make_url(url)
+        if self.url.get_backend_name() == "postgresql" and "sslmode" in self.url.query:
+            # libpq's `sslmode` (in hosted providers' URLs) is asyncpg's `ssl`.
+            self.url = self.url.difference_update_query(["sslmode"]).update_query_dict(
+                {"ssl": str(self.url.query["sslmode"])}
+            )
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.is_postgres = self.url.get_backend_name() == "postgresql"
         kwargs: dict[str, Any] = {
