@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,19 @@ async def client(container: Container) -> AsyncIterator[httpx2.AsyncClient]:
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[Container, httpx2.AsyncClient]]:
+    """A started container built from `settings`, and an ASGI client over its app."""
+    container = Container(settings)
+    await container.start()
+    try:
+        transport = httpx2.ASGITransport(app=create_app(container=container))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield container, client
+    finally:
+        await container.stop()
 
 
 def headers_for(tenant: str = TENANT_A, *, token: str | None = None) -> dict[str, str]:

@@ -26,12 +26,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from ask_panel.api.app import create_app
-from ask_panel.bootstrap import Container
 from ask_panel.cli.main import is_loopback, main
 from ask_panel.config import Settings
 from ask_panel.infrastructure.auth import InvalidToken, TokenVerifier, mint_token
 from tests.conftest import JWT_SECRET, TENANT_A, TENANT_B, headers_for, make_settings
+from tests.conftest import serving as serving_both
 
 PANEL_BODY = {"query": "What is our FDA 510(k) strategy?", "panel_type": "structured", "agent_ids": ["fda_expert"]}
 AGENT_BODY = {"agent_id": "auth_probe", "name": "Probe", "role": "Tester", "instructions": "Probe."}
@@ -103,14 +102,8 @@ async def call(
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[httpx2.AsyncClient]:
     """An ASGI client over a container built from `settings` (for auth configurations other than the default)."""
-    container = Container(settings)
-    await container.start()
-    try:
-        transport = httpx2.ASGITransport(app=create_app(container=container))
-        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
-    finally:
-        await container.stop()
+    async with serving_both(settings) as (_container, client):
+        yield client
 
 
 # --- X-Tenant-ID ---------------------------------------------------------------------------------------------------

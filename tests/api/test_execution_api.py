@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from pathlib import Path
 
 import httpx2
 
-from ask_panel.api.app import create_app
 from ask_panel.bootstrap import Container
-from tests.conftest import TERMINAL, create_panel, headers_for, make_settings, wait_for_status
+from tests.conftest import TERMINAL, create_panel, headers_for, make_settings, serving, wait_for_status
 
 
 async def events_of(container: Container, panel_id: str) -> list[tuple[int, str]]:
@@ -72,71 +70,46 @@ async def test_cancelling_a_draft_ends_it(client: httpx2.AsyncClient) -> None:
     assert again.status_code == 409
 
 
-async def test_cancelling_a_running_panel_stops_it_and_nothing_is_appended_after_the_204(
-    tmp_path: Path, database_url: str
-) -> None:
-    settings = make_settings(database_url, simulated_token_delay_ms=20)
-    container = Container(settings)
-    await container.start()
-    try:
-        async with httpx2.AsyncClient(
-            transport=httpx2.ASGITransport(app=create_app(container=container)), base_url="http://t"
-        ) as client:
-            panel = await create_panel(client, configuration={"max_rounds": 3})
-            pid = panel["panel_id"]
-            await client.post(f"/api/v1/panels/{pid}/execute", headers=headers_for())
-            for _ in range(1000):
-                if any(t == "expert_speaking" for _, t in await events_of(container, pid)):
-                    break
-                await asyncio.sleep(0.01)
-            calls_before = container.providers.get(None).inner.calls  # type: ignore[attr-defined]
-            response = await client.delete(f"/api/v1/panels/{pid}", headers=headers_for())
-            assert response.status_code == 204
-            at_cancel = await events_of(container, pid)
-            assert at_cancel[-1][1] == "panel_cancelled"
-            assert not container.pool.running, "the run's task was cancelled, not left to finish"
-            await asyncio.sleep(0.3)
-            assert await events_of(container, pid) == at_cancel
-            assert container.providers.get(None).inner.calls == calls_before  # type: ignore[attr-defined]
-            got = (await client.get(f"/api/v1/panels/{pid}", headers=headers_for())).json()
-            assert got["status"] == "cancelled"
-            assert got["total_messages"] == Counter(t for _, t in at_cancel)["expert_speaking"]
-    finally:
-        await container.stop()
+async def test_cancelling_a_running_panel_stops_it_and_nothing_is_appended_after_the_204(database_url: str) -> None:
+    async with serving(make_settings(database_url, simulated_token_delay_ms=20)) as (container, client):
+        panel = await create_panel(client, configuration={"max_rounds": 3})
+        pid = panel["panel_id"]
+        await client.post(f"/api/v1/panels/{pid}/execute", headers=headers_for())
+        for _ in range(1000):
+            if any(t == "expert_speaking" for _, t in await events_of(container, pid)):
+                break
+            await asyncio.sleep(0.01)
+        calls_before = container.providers.get(None).inner.calls  # type: ignore[attr-defined]
+        response = await client.delete(f"/api/v1/panels/{pid}", headers=headers_for())
+        assert response.status_code == 204
+        at_cancel = await events_of(container, pid)
+        assert at_cancel[-1][1] == "panel_cancelled"
+        assert not container.pool.running, "the run's task was cancelled, not left to finish"
+        await asyncio.sleep(0.3)
+        assert await events_of(container, pid) == at_cancel
+        assert container.providers.get(None).inner.calls == calls_before  # type: ignore[attr-defined]
+        got = (await client.get(f"/api/v1/panels/{pid}", headers=headers_for())).json()
+        assert got["status"] == "cancelled"
+        assert got["total_messages"] == Counter(t for _, t in at_cancel)["expert_speaking"]
 
 
 async def test_panels_complete_through_retries_with_twenty_percent_provider_faults(database_url: str) -> None:
     settings = make_settings(database_url, simulated_fault_rate=0.2, simulated_seed=3, llm_max_attempts=6)
-    container = Container(settings)
-    await container.start()
-    try:
-        async with httpx2.AsyncClient(
-            transport=httpx2.ASGITransport(app=create_app(container=container)), base_url="http://t"
-        ) as client:
-            ids = []
-            for kind in ("structured", "open", "socratic", "adversarial", "delphi"):
-                panel = await create_panel(client, panel_type=kind, configuration={"max_rounds": 2})
-                await client.post(f"/api/v1/panels/{panel['panel_id']}/execute", headers=headers_for())
-                ids.append(panel["panel_id"])
-            results = [await wait_for_status(client, pid, TERMINAL) for pid in ids]
+    async with serving(settings) as (container, client):
+        ids = []
+        for kind in ("structured", "open", "socratic", "adversarial", "delphi"):
+            panel = await create_panel(client, panel_type=kind, configuration={"max_rounds": 2})
+            await client.post(f"/api/v1/panels/{panel['panel_id']}/execute", headers=headers_for())
+            ids.append(panel["panel_id"])
+        results = [await wait_for_status(client, pid, TERMINAL) for pid in ids]
         assert [r["status"] for r in results] == ["completed"] * 5
         assert container.providers.get(None).retries > 0  # type: ignore[attr-defined]
-    finally:
-        await container.stop()
 
 
 async def test_a_provider_that_keeps_failing_ends_the_panel_failed_with_a_clear_error(database_url: str) -> None:
-    settings = make_settings(database_url, simulated_fault_rate=1.0, llm_max_attempts=2)
-    container = Container(settings)
-    await container.start()
-    try:
-        async with httpx2.AsyncClient(
-            transport=httpx2.ASGITransport(app=create_app(container=container)), base_url="http://t"
-        ) as client:
-            panel = await create_panel(client)
-            await client.post(f"/api/v1/panels/{panel['panel_id']}/execute", headers=headers_for())
-            done = await wait_for_status(client, panel["panel_id"], TERMINAL)
-        assert done["status"] == "failed"
-        assert "simulated" in done["error"] and "attempts" in done["error"]
-    finally:
-        await container.stop()
+    async with serving(make_settings(database_url, simulated_fault_rate=1.0, llm_max_attempts=2)) as (_, client):
+        panel = await create_panel(client)
+        await client.post(f"/api/v1/panels/{panel['panel_id']}/execute", headers=headers_for())
+        done = await wait_for_status(client, panel["panel_id"], TERMINAL)
+    assert done["status"] == "failed"
+    assert "simulated" in done["error"] and "attempts" in done["error"]
