@@ -73,8 +73,8 @@ def record_subscribers(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> lis
     return recorded
 
 
-async def open_stalled_stream(live: LiveServer, path: str) -> socket.socket:
-    """A raw HTTP client with a tiny receive buffer that sends its request and never reads."""
+async def send_raw_request(live: LiveServer, path: str, extra_headers: str) -> socket.socket:
+    """A raw client with a tiny receive buffer that connects and sends an authenticated GET."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
     sock.setblocking(False)
@@ -82,11 +82,16 @@ async def open_stalled_stream(live: LiveServer, path: str) -> socket.socket:
     await loop.sock_connect(sock, ("127.0.0.1", live.port))
     headers = headers_for()
     request = (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\nAccept: text/event-stream\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\n{extra_headers}"
         f"Authorization: {headers['Authorization']}\r\nX-Tenant-ID: {headers['X-Tenant-ID']}\r\n\r\n"
     )
     await loop.sock_sendall(sock, request.encode())
     return sock
+
+
+async def open_stalled_stream(live: LiveServer, path: str) -> socket.socket:
+    """An SSE client that sends its request and never reads."""
+    return await send_raw_request(live, path, "Accept: text/event-stream\r\n")
 
 
 async def test_a_stalled_client_does_not_hold_up_the_others_and_is_let_go(
@@ -129,18 +134,13 @@ async def test_a_stalled_client_does_not_hold_up_the_others_and_is_let_go(
 
 async def open_stalled_websocket(live: LiveServer, path: str) -> socket.socket:
     """A raw WebSocket client with a tiny receive buffer: it completes the handshake and never reads again."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-    sock.setblocking(False)
-    loop = asyncio.get_running_loop()
-    await loop.sock_connect(sock, ("127.0.0.1", live.port))
-    headers = headers_for()
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-        f"Authorization: {headers['Authorization']}\r\nX-Tenant-ID: {headers['X-Tenant-ID']}\r\n\r\n"
+    sock = await send_raw_request(
+        live,
+        path,
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
     )
-    await loop.sock_sendall(sock, request.encode())
+    loop = asyncio.get_running_loop()
     head = b""
     async with asyncio.timeout(30):
         while b"\r\n\r\n" not in head:
