@@ -22,7 +22,7 @@ from ask_panel.application.panels import CreatePanel
 from ask_panel.bootstrap import Container
 from ask_panel.config import Settings
 from ask_panel.domain.ids import TenantId
-from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamPart, TextDelta, TokenUsage
+from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamEnd, StreamPart, TextDelta, TokenUsage
 from ask_panel.infrastructure.llm.registry import Providers
 from ask_panel.infrastructure.llm.simulated import SimulatedProvider
 from bench.common import machine, rss_kib, scratch_sqlite, stamp
@@ -48,6 +48,7 @@ class InstantProvider:
         model: str | None,
         temperature: float | None,
         json_schema: JsonSchema | None = None,
+        output_mode: OutputMode | None = None,
     ) -> AsyncIterator[StreamPart]:
         self.calls += 1
         key = json.dumps(json_schema, sort_keys=True) if json_schema else ""

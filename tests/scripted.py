@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ask_panel.domain.errors import ProviderError
-from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamPart, TextDelta, TokenUsage
+from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamEnd, StreamPart, TextDelta, TokenUsage
 
 
 @dataclass
@@ -108,6 +108,7 @@ class ScriptedProvider:
         model: str | None,
         temperature: float | None,
         json_schema: JsonSchema | None = None,
+        output_mode: OutputMode | None = None,
     ) -> AsyncIterator[StreamPart]:
         call = Call(speaker_of(messages), list(messages), json_schema)
         self.calls.append(call)

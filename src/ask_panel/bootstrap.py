@@ -71,6 +71,10 @@ def build_providers(settings: Settings) -> Providers:
                 api_key=settings.llm_api_key,
                 default_model=settings.llm_model or "gpt-4o-mini",
                 timeout_s=settings.llm_timeout_s,
+                output_mode=settings.llm_output_mode,
+                strict_schemas=settings.llm_strict_schema,
+                max_tokens=settings.llm_max_tokens,
+                max_tokens_field=settings.llm_max_tokens_field,
             )
         )
 
@@ -84,6 +88,7 @@ def build_providers(settings: Settings) -> Providers:
                 default_model=settings.anthropic_model,
                 timeout_s=settings.llm_timeout_s,
                 max_tokens=settings.llm_max_tokens,
+                output_mode=settings.anthropic_output_mode,
             )
         )
 

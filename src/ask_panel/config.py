@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ask_panel.domain.llm import OutputMode
+
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{Path('data') / 'ask_panel.db'}"
 DEVELOPMENT_SECRET = "dev-secret-change-me-dev-secret-change-me"
 
@@ -44,9 +46,17 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(120.0, gt=0)
     llm_max_attempts: int = Field(4, ge=1, le=10)
     llm_max_tokens: int = Field(2048, ge=16, le=200_000)
+    llm_max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
+    """None: `max_completion_tokens` on api.openai.com (its reasoning models require it), else `max_tokens`."""
+    llm_output_mode: OutputMode = "json_schema"
+    """How the `openai` provider asks for JSON: json_schema, json_object or prompt."""
+    llm_strict_schema: bool | None = None
+    """`strict` structured outputs for json_schema; None: on for api.openai.com only."""
     anthropic_base_url: str = "https://api.anthropic.com"
     anthropic_api_key: str | None = None
     anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_output_mode: OutputMode = "prompt"
+    """How the `anthropic` provider asks for JSON: prompt (every model), or json_schema (forced tool use)."""
     simulated_token_delay_ms: float = Field(8.0, ge=0)
     simulated_fault_rate: float = Field(0.0, ge=0, le=1)
     simulated_seed: int = 0

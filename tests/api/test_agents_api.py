@@ -73,7 +73,7 @@ async def test_creating_an_expert_returns_201_and_it_can_be_read_back(client: ht
     response = await add_expert(client, expert())
     assert response.status_code == 201, response.text
     created = response.json()
-    assert created == {**expert(), "model": None, "provider": None, "builtin": False}
+    assert created == {**expert(), "model": None, "provider": None, "output_mode": None, "builtin": False}
     fetched = await client.get("/api/v1/agents/acme_sterilization", headers=headers_for())
     assert fetched.status_code == 200
     assert fetched.json() == created
@@ -93,6 +93,21 @@ async def test_an_expert_keeps_its_model_and_a_known_provider(client: httpx2.Asy
     response = await add_expert(client, expert(model="sim-large", provider="simulated"))
     assert response.status_code == 201, response.text
     assert (response.json()["model"], response.json()["provider"]) == ("sim-large", "simulated")
+
+
+async def test_an_expert_keeps_its_output_mode_and_reads_it_back(client: httpx2.AsyncClient) -> None:
+    response = await add_expert(client, expert(output_mode="prompt"))
+    assert response.status_code == 201, response.text
+
+    read = await client.get("/api/v1/agents/acme_sterilization", headers=headers_for())
+    assert read.json()["output_mode"] == "prompt"
+
+
+async def test_an_unknown_output_mode_is_a_422_naming_the_known_ones(client: httpx2.AsyncClient) -> None:
+    response = await add_expert(client, expert(output_mode="telepathy"))
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "json_schema" in response.text and "prompt" in response.text
 
 
 async def test_names_roles_expertise_and_instructions_are_trimmed(client: httpx2.AsyncClient) -> None:

@@ -95,6 +95,7 @@ async def test_openai_requests_stream_with_usage_and_omit_an_unset_temperature()
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Ship it?"}],
         "stream": True,
         "stream_options": {"include_usage": True},
+        "max_tokens": 2048,
     }
 
 
@@ -262,3 +263,141 @@ async def test_malformed_usage_and_deltas_are_ignored_not_crashes() -> None:
         await client.aclose()
     end = parts[-1]
     assert isinstance(end, StreamEnd) and end.usage.input_tokens == 0 and end.usage.output_tokens == 0
+
+
+# ---- output modes, token limits, reasoning ---------------------------------------------------------
+
+STANCE_SCHEMA = {
+    "title": "stance",
+    "type": "object",
+    "properties": {
+        "position": {"type": "string", "enum": ["A", "B"]},
+        "ranking": {"type": "array", "items": {"type": "string"}, "minItems": 2, "uniqueItems": True},
+        "note": {"type": "string", "maxLength": 120},
+    },
+    "required": ["position", "ranking", "note"],
+    "additionalProperties": False,
+}
+
+
+async def _openai_body(base_url: str = "http://llm.test/v1", call: dict[str, Any] | None = None, **options: Any) -> Any:
+    sent: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return _sse(OPENAI_SSE)
+
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+    provider = OpenAICompatibleProvider(base_url=base_url, api_key=None, default_model="m", client=client, **options)
+    async with client:
+        await _run(provider, **(call or {}))
+    return json.loads(sent[0].content)
+
+
+async def test_openai_itself_gets_max_completion_tokens_and_a_strict_schema_fitted_to_strict_mode() -> None:
+    body = await _openai_body("https://api.openai.com/v1", {"json_schema": STANCE_SCHEMA}, max_tokens=900)
+
+    assert body["max_completion_tokens"] == 900 and "max_tokens" not in body
+    fmt = body["response_format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["name"] == "stance" and fmt["json_schema"]["strict"] is True
+    sent = fmt["json_schema"]["schema"]
+    assert "uniqueItems" not in sent["properties"]["ranking"] and "maxLength" not in sent["properties"]["note"]
+    assert sent["properties"]["ranking"]["minItems"] == 2
+    assert sent["required"] == ["position", "ranking", "note"] and sent["additionalProperties"] is False
+
+
+async def test_a_compatible_server_gets_max_tokens_and_the_schema_as_it_is_without_strict() -> None:
+    body = await _openai_body("http://127.0.0.1:11434/v1", {"json_schema": STANCE_SCHEMA}, max_tokens=700)
+
+    assert body["max_tokens"] == 700 and "max_completion_tokens" not in body
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "stance", "schema": STANCE_SCHEMA},
+    }
+
+
+async def test_a_schema_with_an_optional_property_is_never_sent_as_strict() -> None:
+    optional = {**STANCE_SCHEMA, "required": ["position"]}
+
+    body = await _openai_body("https://api.openai.com/v1", {"json_schema": optional}, strict_schemas=True)
+
+    assert "strict" not in body["response_format"]["json_schema"]
+
+
+async def test_the_token_limit_field_can_be_chosen_for_servers_that_want_the_other_one() -> None:
+    body = await _openai_body("http://127.0.0.1:8000/v1", max_tokens_field="max_completion_tokens")
+
+    assert body["max_completion_tokens"] == 2048
+
+
+@pytest.mark.parametrize(
+    ("provider_mode", "call_mode", "expected"),
+    [
+        ("json_object", None, {"type": "json_object"}),
+        ("prompt", None, None),
+        ("prompt", "json_object", {"type": "json_object"}),
+        ("json_schema", "prompt", None),
+    ],
+)
+async def test_the_output_mode_decides_the_response_format_and_a_call_may_override_the_provider(
+    provider_mode: str, call_mode: str | None, expected: dict[str, str] | None
+) -> None:
+    body = await _openai_body(call={"json_schema": SCHEMA, "output_mode": call_mode}, output_mode=provider_mode)
+
+    assert body.get("response_format") == expected
+
+
+async def test_openai_reasoning_deltas_are_not_part_of_the_answer() -> None:
+    reasoning = (
+        'data: {"model": "r1", "choices": [{"delta": {"reasoning_content": "Let me think"}}]}\n\n'
+        'data: {"model": "r1", "choices": [{"delta": {"reasoning": "about it", "content": null}}]}\n\n'
+        'data: {"model": "r1", "choices": [{"delta": {"content": "Ship it."}, "finish_reason": "stop"}]}\n\n'
+        "data: [DONE]\n\n"
+    )
+    provider, client = _make("openai", lambda request: _sse(reasoning))
+    async with client:
+        parts = await _run(provider)
+
+    assert [p.text for p in parts if isinstance(p, TextDelta)] == ["Ship it."]
+
+
+ANTHROPIC_TOOL = (
+    "event: message_start\n"
+    'data: {"type": "message_start", "message": {"model": "claude-x", "usage": {"input_tokens": 9}}}\n\n'
+    "event: content_block_start\n"
+    'data: {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "name": "Verdict"}}\n\n'
+    "event: content_block_delta\n"
+    'data: {"type": "content_block_delta", "delta": {"type": "input_json_delta", "partial_json": "{\\"verdict\\""}}\n\n'
+    "event: content_block_delta\n"
+    'data: {"type": "content_block_delta", "delta": {"type": "input_json_delta", "partial_json": ": \\"ship\\"}"}}\n\n'
+    "event: message_stop\n"
+    'data: {"type": "message_stop"}\n\n'
+)
+
+
+async def test_anthropic_json_schema_mode_forces_a_tool_whose_input_is_streamed_as_the_answer() -> None:
+    sent: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return _sse(ANTHROPIC_TOOL)
+
+    provider, client = _make("anthropic", handler)
+    async with client:
+        parts = await _run(provider, json_schema=SCHEMA, output_mode="json_schema")
+
+    body = json.loads(sent[0].content)
+    assert body["tools"] == [
+        {"name": "Verdict", "description": "Give your answer through this tool.", "input_schema": SCHEMA}
+    ]
+    assert body["tool_choice"] == {"type": "tool", "name": "Verdict"}
+    assert body["system"] == "Be brief.", "no JSON instruction: the tool carries the schema"
+    assert "".join(p.text for p in parts if isinstance(p, TextDelta)) == '{"verdict": "ship"}'
+
+
+async def test_anthropic_json_object_mode_is_the_prompt_mode() -> None:
+    request = await _sent_request("anthropic", json_schema=SCHEMA, output_mode="json_object")
+
+    body = json.loads(request.content)
+    assert "tools" not in body and body["system"].endswith(json_instruction(SCHEMA))

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ask_panel.domain.experts import Expert
+from ask_panel.domain.llm import OutputMode
 from ask_panel.domain.panel import Panel
 
 PanelTypeName = Literal["structured", "open", "socratic", "adversarial", "delphi"]
@@ -187,6 +188,11 @@ class CreateAgentRequest(BaseModel):
     instructions: str = Field(min_length=1, max_length=4000)
     model: str | None = Field(default=None, max_length=200)
     provider: str | None = Field(default=None, max_length=40)
+    output_mode: OutputMode | None = Field(
+        default=None,
+        description="How this expert's model is asked for JSON: json_schema, json_object or prompt "
+        "(default: its provider's ASK_PANEL_LLM_OUTPUT_MODE).",
+    )
 
 
 class AgentOut(BaseModel):
@@ -197,6 +203,7 @@ class AgentOut(BaseModel):
     instructions: str
     model: str | None
     provider: str | None
+    output_mode: OutputMode | None = None
     builtin: bool
 
     @classmethod
@@ -209,6 +216,7 @@ class AgentOut(BaseModel):
             instructions=expert.instructions,
             model=expert.model,
             provider=expert.provider,
+            output_mode=expert.output_mode,
             builtin=expert.builtin,
         )
 

@@ -8,6 +8,7 @@ from ask_panel.application.ports import UnitOfWorkFactory
 from ask_panel.domain.errors import AgentAlreadyExists, AgentNotFound, InvalidInput
 from ask_panel.domain.experts import BUILTIN_BY_ID, BUILTIN_EXPERTS, Expert, validate_agent_id
 from ask_panel.domain.ids import TenantId
+from ask_panel.domain.llm import parse_output_mode
 
 MAX_EXPERTISE_TERMS = 20
 
@@ -21,6 +22,7 @@ class CreateAgent:
     instructions: str
     model: str | None = None
     provider: str | None = None
+    output_mode: str | None = None
 
 
 class AgentService:
@@ -50,6 +52,7 @@ class AgentService:
             raise InvalidInput(f"At most {MAX_EXPERTISE_TERMS} expertise terms")
         if command.provider is not None and command.provider not in self._known_providers:
             raise InvalidInput(f"provider must be one of: {', '.join(sorted(self._known_providers))}")
+        output_mode = parse_output_mode(command.output_mode)
         expert = Expert(
             agent_id=command.agent_id,
             name=command.name.strip(),
@@ -58,6 +61,7 @@ class AgentService:
             instructions=command.instructions.strip(),
             model=command.model,
             provider=command.provider,
+            output_mode=output_mode,
         )
         if not expert.name or not expert.role or not expert.instructions:
             raise InvalidInput("name, role and instructions must not be empty")

@@ -8,46 +8,25 @@ already in the checkpoint is returned from it instead of being done again.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ask_panel.application.ports import CheckpointStore, EventPublisher, ProviderRegistry, UnitOfWorkFactory
 from ask_panel.application.pricing import PriceTable
+from ask_panel.application.reasoning import ReasoningFilter, strip_reasoning
+from ask_panel.application.structured_answers import StructuredAnswer, ask_for_json, json_request
 from ask_panel.application.tokens import TokenBatcher
-from ask_panel.domain.errors import DomainError, InvalidInput, ProviderError
+from ask_panel.domain.errors import ProviderError
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.experts import Expert
-from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, TextDelta
+from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamRestart, TextDelta
 from ask_panel.domain.panel import Consensus, Message, Panel, Stance, utcnow
 from ask_panel.domain.strategies.base import Speaker, StanceRequest
 
 log = logging.getLogger(__name__)
-
-# What a model's malformed JSON can raise in validation (wrong types included): the answer is
-# unreadable, to be asked again, never a crash of the panel.
-UNREADABLE = (DomainError, TypeError, ValueError, KeyError, AttributeError)
-DECISION_ATTEMPTS = 3
-STANCE_ATTEMPTS = 2
-_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
-
-
-def parse_json_object(text: str) -> dict[str, Any]:
-    """The JSON object in a model's answer (tolerating code fences and text around it)."""
-    cleaned = _FENCE.sub("", text.strip())
-    start, end = cleaned.find("{"), cleaned.rfind("}")
-    if start < 0 or end < start:
-        raise InvalidInput("no JSON object in the answer")
-    try:
-        value = json.loads(cleaned[start : end + 1])
-    except ValueError as exc:
-        raise InvalidInput(f"invalid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise InvalidInput("the JSON answer is not an object")
-    return value
+T = TypeVar("T")
 
 
 class UnitOfWorkCheckpoints:
@@ -139,8 +118,13 @@ class PanelDiscussion:
         json_schema: JsonSchema | None = None,
         token_round: int | None = None,
     ) -> tuple[str, dict[str, Any]]:
+        """One model call: the whole answer (reasoning blocks included) and its metadata.
+
+        Live token deltas, when someone watches them, never show reasoning blocks.
+        """
         provider = self._providers.get(speaker.provider)
         batcher: TokenBatcher | None = None
+        visible: ReasoningFilter | None = None
         if token_round is not None and self._publisher.wants_tokens(self._panel.panel_id):
             panel_id = self._panel.panel_id
             batcher = TokenBatcher(
@@ -149,6 +133,7 @@ class PanelDiscussion:
                     {"agent_id": speaker.agent_id, "agent_name": speaker.name, "round": token_round, "delta": text},
                 )
             )
+            visible = ReasoningFilter()
         started = time.perf_counter()
         parts: list[str] = []
         end: StreamEnd | None = None
@@ -157,14 +142,19 @@ class PanelDiscussion:
             model=self._model_for(speaker),
             temperature=self._panel.configuration.temperature,
             json_schema=json_schema,
+            output_mode=speaker.output_mode,
         ):
             if isinstance(part, TextDelta):
                 parts.append(part.text)
-                if batcher is not None:
-                    batcher.add(part.text)
+                if batcher is not None and visible is not None:
+                    batcher.add(visible.feed(part.text))
+            elif isinstance(part, StreamRestart):
+                parts.clear()  # the provider retries a cut stream from the start
+                visible = ReasoningFilter() if visible is not None else None
             else:
                 end = part
-        if batcher is not None:
+        if batcher is not None and visible is not None:
+            batcher.add(visible.flush())
             batcher.flush()
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
         model = end.model if end else (self._model_for(speaker) or provider.name)
@@ -178,6 +168,32 @@ class PanelDiscussion:
             "output_tokens": output_tokens,
             "latency_ms": latency_ms,
         }
+
+    async def _ask_json(
+        self,
+        speaker: Speaker,
+        prompt: Sequence[ChatMessage],
+        schema: JsonSchema,
+        parse: Callable[[Mapping[str, Any]], T],
+    ) -> tuple[StructuredAnswer[T], tuple[int, int]]:
+        """A structured step: the answer read leniently, one repair call; and the tokens it used."""
+        used = [0, 0]
+
+        async def ask(messages: Sequence[ChatMessage]) -> str:
+            text, meta = await self._call(speaker, messages, json_schema=schema)
+            used[0] += meta["input_tokens"]
+            used[1] += meta["output_tokens"]
+            return text
+
+        answer = await ask_for_json(ask, prompt, schema=schema, parse=parse)
+        if answer.outcome != "parsed":
+            title = schema.get("title", "JSON")
+            log.info("%s answer of %s: %s (%s)", title, speaker.agent_id, answer.outcome, answer.error)
+        return answer, (used[0], used[1])
+
+    def _note(self, key: str, answer: StructuredAnswer[Any]) -> None:
+        """Keep in the checkpoint how a structured step was obtained (parsed, repaired or failed)."""
+        self._panel.steps.setdefault("answers", {})[key] = answer.record()
 
     async def speak(
         self,
@@ -193,13 +209,15 @@ class PanelDiscussion:
         if key in self._panel.steps["failures"].get(speaker.agent_id, []):
             return None
         try:
-            content, metadata = await self._call(speaker, prompt, token_round=round_number)
-            if not content.strip():
+            answer, metadata = await self._call(speaker, prompt, token_round=round_number)
+            content = strip_reasoning(answer)
+            if not content:
                 raise ProviderError("the model returned an empty answer", retryable=False)
-            parsed: Stance | None = None
+            stance_answer: StructuredAnswer[Stance] | None = None
             if stance is not None:
-                parsed, attempts, stance_usage = await self._stance(speaker, prompt, content, stance)
-                metadata["stance_attempts"] = attempts
+                stance_answer, stance_usage = await self._stance(speaker, prompt, content, stance)
+                metadata["stance_attempts"] = stance_answer.calls
+                metadata["stance_outcome"] = stance_answer.outcome
                 metadata["input_tokens"] += stance_usage[0]
                 metadata["output_tokens"] += stance_usage[1]
         except ProviderError as exc:
@@ -209,14 +227,20 @@ class PanelDiscussion:
             key=key,
             agent_id=speaker.agent_id,
             agent_name=speaker.name,
-            content=content.strip(),
+            content=content,
             timestamp=utcnow(),
             round=round_number,
             role=speaker.kind,
-            stance=parsed,
+            stance=stance_answer.value if stance_answer is not None else None,
             metadata=metadata,
         )
-        await self.commit(lambda: self._add(message))
+
+        def add() -> None:
+            self._add(message)
+            if stance_answer is not None:
+                self._note(key, stance_answer)
+
+        await self.commit(add)
         return message
 
     def _add(self, message: Message) -> None:
@@ -225,26 +249,13 @@ class PanelDiscussion:
 
     async def _stance(
         self, speaker: Speaker, prompt: Sequence[ChatMessage], content: str, request: StanceRequest
-    ) -> tuple[Stance | None, int, tuple[int, int]]:
+    ) -> tuple[StructuredAnswer[Stance], tuple[int, int]]:
         ask = [
             *prompt,
             ChatMessage("assistant", content),
-            ChatMessage(
-                "user",
-                "State your stance as a JSON object that follows this JSON schema exactly:\n"
-                + json.dumps(request.schema),
-            ),
+            ChatMessage("user", json_request(request.schema, "State your stance.")),
         ]
-        used_in = used_out = 0
-        for attempt in range(1, STANCE_ATTEMPTS + 1):
-            text, meta = await self._call(speaker, ask, json_schema=request.schema)
-            used_in += meta["input_tokens"]
-            used_out += meta["output_tokens"]
-            try:
-                return request.parse(parse_json_object(text)), attempt, (used_in, used_out)
-            except UNREADABLE as exc:
-                log.info("unreadable stance from %s (attempt %d): %s", speaker.agent_id, attempt, exc)
-        return None, STANCE_ATTEMPTS, (used_in, used_out)
+        return await self._ask_json(speaker, ask, request.schema, request.parse)
 
     async def _record_failure(self, key: str, speaker: Speaker, round_number: int, exc: ProviderError) -> None:
         log.warning("turn %s of panel %s failed: %s", key, self._panel.panel_id, exc.detail)
@@ -270,18 +281,18 @@ class PanelDiscussion:
         decisions: dict[str, Any] = self._panel.steps["decisions"]
         if key in decisions:
             return dict(decisions[key])
-        ask = [*prompt, ChatMessage("user", "Follow this JSON schema exactly:\n" + json.dumps(schema))]
-        problem = ""
-        for _ in range(DECISION_ATTEMPTS):
-            text, _meta = await self._call(speaker, ask, json_schema=schema)
-            try:
-                decision = parse(parse_json_object(text))
-            except UNREADABLE as exc:
-                problem = str(exc)
-                continue
-            await self.commit(lambda chosen=decision: decisions.__setitem__(key, chosen))  # type: ignore[misc]
-            return decision
-        raise ProviderError(f"{speaker.name} gave no valid '{key}' decision: {problem}", retryable=False)
+        ask = [*prompt, ChatMessage("user", json_request(schema, "Answer as JSON."))]
+        answer, _used = await self._ask_json(speaker, ask, schema, parse)
+        decision = answer.value
+        if decision is None:
+            raise ProviderError(f"{speaker.name} gave no valid '{key}' decision: {answer.error}", retryable=False)
+
+        def record() -> None:
+            decisions[key] = decision
+            self._note(key, answer)
+
+        await self.commit(record)
+        return decision
 
     async def announce(self, key: str, *, speaker: Speaker, round_number: int, content: str) -> Message:
         if key in self._messages:

@@ -11,7 +11,7 @@ from typing import Protocol, Self
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
-from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamPart
+from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamPart
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus, PanelType
 
@@ -140,7 +140,11 @@ class LLMProvider(Protocol):
         model: str | None,
         temperature: float | None,
         json_schema: JsonSchema | None = None,
-    ) -> AsyncIterator[StreamPart]: ...
+        output_mode: OutputMode | None = None,
+    ) -> AsyncIterator[StreamPart]:
+        """Text deltas, then one StreamEnd. With `json_schema`, the answer should be JSON following it,
+        asked for in `output_mode` (None: the provider's configured default)."""
+        ...
 
 
 class ProviderRegistry(Protocol):

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ask_panel.domain.errors import InvalidInput
+from ask_panel.domain.llm import OutputMode
 
 AGENT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,63}$")
 MIN_AUTO_MEMBERS = 3
@@ -24,6 +25,8 @@ class Expert:
     model: str | None = None
     provider: str | None = None
     builtin: bool = False
+    output_mode: OutputMode | None = None
+    """How this expert's model is asked for JSON; None: its provider's default."""
 
     def system_prompt(self) -> str:
         return f"You are {self.name}, {self.role}. Expertise: {', '.join(self.expertise)}.\n{self.instructions}"

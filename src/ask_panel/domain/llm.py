@@ -1,12 +1,30 @@
-"""What the domain knows of language models: chat messages, token usage, and the stream parts."""
+"""What the domain knows of language models: chat messages, token usage, output modes and the stream parts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+from ask_panel.domain.errors import InvalidInput
 
 Role = Literal["system", "user", "assistant"]
 JsonSchema = dict[str, Any]
+
+OutputMode = Literal["json_schema", "json_object", "prompt"]
+"""How a model is asked for JSON: `json_schema` sends the schema as the server's structured-output
+format (constrained decoding where the server has it); `json_object` asks the server for any JSON
+object; `prompt` sends no format at all. The schema is always in the prompt too."""
+OUTPUT_MODES: tuple[str, ...] = get_args(OutputMode)
+
+
+def parse_output_mode(value: str | None) -> OutputMode | None:
+    """An output mode named by a person (None stays None), or InvalidInput."""
+    if value is None:
+        return None
+    for mode in get_args(OutputMode):
+        if value == mode:
+            return mode  # type: ignore[no-any-return]
+    raise InvalidInput(f"output_mode must be one of: {', '.join(OUTPUT_MODES)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,4 +54,11 @@ class StreamEnd:
     usage: TokenUsage
 
 
-StreamPart = TextDelta | StreamEnd
+@dataclass(frozen=True, slots=True)
+class StreamRestart:
+    """The stream broke after some text and is being retried: forget the text received so far."""
+
+    reason: str
+
+
+StreamPart = TextDelta | StreamEnd | StreamRestart

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from ask_panel.domain import consensus as consensus_math
 from ask_panel.domain.errors import InvalidInput, QuorumLost
 from ask_panel.domain.experts import Expert
-from ask_panel.domain.llm import ChatMessage, JsonSchema
+from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode
 from ask_panel.domain.panel import Consensus, Member, Message, Panel, Recommendation, Stance
 
 MAX_TRANSCRIPT_CHARS = 1200
@@ -27,10 +27,19 @@ class Speaker:
     model: str | None = None
     provider: str | None = None
     kind: str = "expert"
+    output_mode: OutputMode | None = None
 
     @classmethod
     def of(cls, expert: Expert) -> Speaker:
-        return cls(expert.agent_id, expert.name, expert.role, expert.system_prompt(), expert.model, expert.provider)
+        return cls(
+            expert.agent_id,
+            expert.name,
+            expert.role,
+            expert.system_prompt(),
+            expert.model,
+            expert.provider,
+            output_mode=expert.output_mode,
+        )
 
 
 MODERATOR = Speaker(

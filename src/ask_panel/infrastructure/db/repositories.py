@@ -15,6 +15,7 @@ from ask_panel.domain.errors import AgentAlreadyExists, IdempotencyConflict, Pan
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.llm import parse_output_mode
 from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.infrastructure.bus.wakeup import CHANNEL as NOTIFY_CHANNEL
@@ -190,7 +191,16 @@ class SqlAgentRepository:
 
     @staticmethod
     def _to_expert(row: Any) -> Expert:
-        return Expert(row.agent_id, row.name, row.role, tuple(row.expertise), row.instructions, row.model, row.provider)
+        return Expert(
+            row.agent_id,
+            row.name,
+            row.role,
+            tuple(row.expertise),
+            row.instructions,
+            row.model,
+            row.provider,
+            output_mode=parse_output_mode(row.output_mode),
+        )
 
     async def all(self) -> list[Expert]:
         rows = (await self._conn.execute(self._scope.select(agents).order_by(agents.c.created_at))).all()
@@ -217,6 +227,7 @@ class SqlAgentRepository:
                     instructions=expert.instructions,
                     model=expert.model,
                     provider=expert.provider,
+                    output_mode=expert.output_mode,
                     created_at=utcnow(),
                 )
             )

@@ -90,6 +90,7 @@ agents = Table(
     Column("instructions", Text, nullable=False),
     Column("model", String(200)),
     Column("provider", String(40)),
+    Column("output_mode", String(20)),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 

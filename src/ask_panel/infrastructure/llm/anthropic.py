@@ -1,4 +1,10 @@
-"""LLM adapter for the Anthropic Messages API, streamed over SSE."""
+"""LLM adapter for the Anthropic Messages API, streamed over SSE.
+
+JSON is asked for in `output_mode`: `prompt` (the default, every model) appends the schema to the
+system prompt and reads the answer's text; `json_schema` offers the schema as the input of one tool
+and forces the model to call it (tool use, `tool_choice`), streaming the tool's input JSON as the
+answer; Anthropic has no `json_object` format, so that mode is `prompt` too.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,14 @@ from typing import Any
 import httpx2
 
 from ask_panel.domain.errors import ProviderError
-from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamPart, TextDelta, TokenUsage
-from ask_panel.infrastructure.llm.openai_compat import decode_event, estimate_tokens, open_event_stream, token_count
+from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamEnd, StreamPart, TextDelta, TokenUsage
+from ask_panel.infrastructure.llm.openai_compat import (
+    decode_event,
+    estimate_tokens,
+    format_name,
+    open_event_stream,
+    token_count,
+)
 
 ANTHROPIC_VERSION = "2023-06-01"
 _RETRYABLE_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
@@ -37,10 +49,12 @@ class AnthropicProvider:
         timeout_s: float = 120.0,
         client: httpx2.AsyncClient | None = None,
         name: str = "anthropic",
+        output_mode: OutputMode = "prompt",
     ) -> None:
         self.name = name
         self.default_model = default_model
         self.max_tokens = max_tokens
+        self.output_mode: OutputMode = output_mode
         self._url = base_url.rstrip("/") + "/v1/messages"
         self._headers = {"anthropic-version": ANTHROPIC_VERSION}
         if api_key:
@@ -60,9 +74,11 @@ class AnthropicProvider:
         model: str | None,
         temperature: float | None,
         json_schema: JsonSchema | None,
+        output_mode: OutputMode | None = None,
     ) -> dict[str, Any]:
         system_parts = [m.content for m in messages if m.role == "system"]
-        if json_schema is not None:
+        use_tool = json_schema is not None and (output_mode or self.output_mode) == "json_schema"
+        if json_schema is not None and not use_tool:
             system_parts.append(json_instruction(json_schema))
         body: dict[str, Any] = {
             "model": model or self.default_model,
@@ -74,6 +90,12 @@ class AnthropicProvider:
             body["system"] = "\n\n".join(system_parts)
         if temperature is not None:
             body["temperature"] = temperature
+        if use_tool and json_schema is not None:
+            tool = format_name(json_schema)
+            body["tools"] = [
+                {"name": tool, "description": "Give your answer through this tool.", "input_schema": json_schema}
+            ]
+            body["tool_choice"] = {"type": "tool", "name": tool}
         return body
 
     async def stream(
@@ -83,8 +105,11 @@ class AnthropicProvider:
         model: str | None,
         temperature: float | None,
         json_schema: JsonSchema | None = None,
+        output_mode: OutputMode | None = None,
     ) -> AsyncIterator[StreamPart]:
-        body = self._body(messages, model=model, temperature=temperature, json_schema=json_schema)
+        body = self._body(
+            messages, model=model, temperature=temperature, json_schema=json_schema, output_mode=output_mode
+        )
         reported_model: str = body["model"]
         input_tokens: int | None = None
         output_tokens: int | None = None
@@ -108,8 +133,10 @@ class AnthropicProvider:
                 elif kind == "content_block_delta":
                     delta = payload.get("delta")
                     delta = delta if isinstance(delta, dict) else {}
-                    text = delta.get("text")
-                    if delta.get("type") == "text_delta" and isinstance(text, str) and text:
+                    kind_of_delta = delta.get("type")
+                    # the answer is text, or the forced tool's input JSON; thinking deltas are not
+                    text = delta.get("text") if kind_of_delta == "text_delta" else delta.get("partial_json")
+                    if kind_of_delta in ("text_delta", "input_json_delta") and isinstance(text, str) and text:
                         answer.append(text)
                         yield TextDelta(text)
                 elif kind == "message_delta":

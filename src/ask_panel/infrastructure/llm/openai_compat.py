@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx2
 
 from ask_panel.domain.errors import ProviderError
-from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamPart, TextDelta, TokenUsage
+from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamEnd, StreamPart, TextDelta, TokenUsage
+from ask_panel.infrastructure.llm.strict_schema import strict_schema
 
 _MAX_DETAIL_CHARS = 300
+OPENAI_HOST = "api.openai.com"
+MaxTokensField = Literal["max_tokens", "max_completion_tokens"]
+_FORMAT_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def token_count(value: object) -> int:
@@ -107,8 +112,24 @@ async def open_event_stream(
         raise ProviderError(f"{provider}: connection failed: {exc!r}", retryable=True) from exc
 
 
+def is_openai(base_url: str) -> bool:
+    """Whether `base_url` is OpenAI's own API (not a compatible server)."""
+    return httpx2.URL(base_url).host == OPENAI_HOST
+
+
+def format_name(schema: JsonSchema) -> str:
+    """The `response_format` name OpenAI accepts (letters, digits, `_` and `-`, at most 64)."""
+    return _FORMAT_NAME.sub("_", str(schema.get("title") or "response"))[:64] or "response"
+
+
 class OpenAICompatibleProvider:
-    """Streams chat completions from OpenAI or any server speaking its API (vLLM, Ollama, LiteLLM, ...)."""
+    """Streams chat completions from OpenAI or any server speaking its API (vLLM, Ollama, llama.cpp, ...).
+
+    JSON is asked for in `output_mode` (`json_schema`, with `strict` when `strict_schemas` and the
+    schema fits strict mode; `json_object`; or `prompt`, no `response_format`). Every request
+    carries the answer's token limit in `max_tokens_field`. Reasoning deltas (`reasoning_content`,
+    `reasoning`) are not part of the answer and are ignored.
+    """
 
     def __init__(
         self,
@@ -119,9 +140,20 @@ class OpenAICompatibleProvider:
         timeout_s: float = 120.0,
         client: httpx2.AsyncClient | None = None,
         name: str = "openai",
+        output_mode: OutputMode = "json_schema",
+        strict_schemas: bool | None = None,
+        max_tokens: int = 2048,
+        max_tokens_field: MaxTokensField | None = None,
     ) -> None:
         self.name = name
         self.default_model = default_model
+        self.output_mode: OutputMode = output_mode
+        openai = is_openai(base_url)
+        self.strict_schemas = openai if strict_schemas is None else strict_schemas
+        self.max_tokens = max_tokens
+        self.max_tokens_field: MaxTokensField = max_tokens_field or (
+            "max_completion_tokens" if openai else "max_tokens"
+        )
         self._url = base_url.rstrip("/") + "/chat/completions"
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._owns_client = client is None
@@ -139,21 +171,33 @@ class OpenAICompatibleProvider:
         model: str | None,
         temperature: float | None,
         json_schema: JsonSchema | None,
+        output_mode: OutputMode | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model or self.default_model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "stream": True,
             "stream_options": {"include_usage": True},
+            self.max_tokens_field: self.max_tokens,
         }
         if temperature is not None:
             body["temperature"] = temperature
         if json_schema is not None:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": json_schema.get("title", "response"), "schema": json_schema},
-            }
+            response_format = self._response_format(json_schema, output_mode or self.output_mode)
+            if response_format is not None:
+                body["response_format"] = response_format
         return body
+
+    def _response_format(self, schema: JsonSchema, mode: OutputMode) -> dict[str, Any] | None:
+        if mode == "json_object":
+            return {"type": "json_object"}
+        if mode != "json_schema":
+            return None
+        name = format_name(schema)
+        strict = strict_schema(schema) if self.strict_schemas else None
+        if strict is not None:
+            return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": strict}}
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
 
     async def stream(
         self,
@@ -162,8 +206,11 @@ class OpenAICompatibleProvider:
         model: str | None,
         temperature: float | None,
         json_schema: JsonSchema | None = None,
+        output_mode: OutputMode | None = None,
     ) -> AsyncIterator[StreamPart]:
-        body = self._body(messages, model=model, temperature=temperature, json_schema=json_schema)
+        body = self._body(
+            messages, model=model, temperature=temperature, json_schema=json_schema, output_mode=output_mode
+        )
         reported_model: str = body["model"]
         usage: TokenUsage | None = None
         answer: list[str] = []
@@ -191,6 +238,7 @@ class OpenAICompatibleProvider:
                 if isinstance(choices, list) and choices and isinstance(choices[0], dict):
                     finished = finished or bool(choices[0].get("finish_reason"))
                     delta = choices[0].get("delta")
+                    # only `content` is the answer: `reasoning_content` / `reasoning` deltas are not
                     content = delta.get("content") if isinstance(delta, dict) else None
                     if isinstance(content, str) and content:
                         answer.append(content)

@@ -9,16 +9,18 @@ from collections.abc import AsyncIterator, Sequence
 
 from ask_panel.application.ports import LLMProvider
 from ask_panel.domain.errors import ProviderError
-from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamPart
+from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamPart, StreamRestart
 
 log = logging.getLogger(__name__)
 
 
 class ResilientProvider:
-    """Retries retryable failures that happen before the first token (honouring Retry-After).
+    """Retries retryable failures (honouring Retry-After) and bounds the wait for each part of an answer.
 
-    Each attempt is bounded by `timeout_s`. A failure after text has started to flow is not retried
-    here: the caller has already seen part of the answer.
+    `timeout_s` bounds the silence before the first part and between two parts, not the whole
+    answer: a slow model that keeps producing tokens is never cut off. A retryable failure after
+    text has started to flow (a stream cut in the middle) is retried too: the caller first gets a
+    `StreamRestart` and must forget the text it received from the broken attempt.
     """
 
     def __init__(
@@ -46,6 +48,21 @@ class ResilientProvider:
         base: float = min(self._max_backoff, self._backoff * 2.0 ** (attempt - 1))
         return base * (0.5 + self._jitter.random() / 2)
 
+    async def _paced(self, parts: AsyncIterator[StreamPart]) -> AsyncIterator[StreamPart]:
+        """The parts of one attempt; TimeoutError when none comes for `timeout_s`."""
+        try:
+            while True:
+                async with asyncio.timeout(self._timeout):
+                    try:
+                        part = await anext(parts)
+                    except StopAsyncIteration:
+                        return
+                yield part
+        finally:
+            close = getattr(parts, "aclose", None)
+            if close is not None:
+                await close()
+
     async def stream(
         self,
         messages: Sequence[ChatMessage],
@@ -53,27 +70,31 @@ class ResilientProvider:
         model: str | None,
         temperature: float | None,
         json_schema: JsonSchema | None = None,
+        output_mode: OutputMode | None = None,
     ) -> AsyncIterator[StreamPart]:
         for attempt in range(1, self._attempts + 1):
             started = False
             try:
-                async with asyncio.timeout(self._timeout):
-                    async for part in self.inner.stream(
-                        messages, model=model, temperature=temperature, json_schema=json_schema
-                    ):
-                        started = True
-                        yield part
+                async for part in self._paced(
+                    self.inner.stream(
+                        messages, model=model, temperature=temperature, json_schema=json_schema, output_mode=output_mode
+                    )
+                ):
+                    started = True
+                    yield part
                 return
             except TimeoutError:
-                error = ProviderError(f"no answer within {self._timeout:g} s", retryable=True)
+                error = ProviderError(f"no answer for {self._timeout:g} s", retryable=True)
             except ProviderError as exc:
                 error = exc
-            if started or not error.retryable or attempt == self._attempts:
+            if not error.retryable or attempt == self._attempts:
                 raise ProviderError(
                     f"{error.detail} (after {attempt} attempt{'s' if attempt > 1 else ''})",
                     retryable=False,
                 ) from error
             self.retries += 1
+            if started:
+                yield StreamRestart(error.detail)
             delay = self._delay(attempt, error)
             log.info("%s: %s; retry %d in %.2f s", self.name, error.detail, attempt, delay)
             await asyncio.sleep(delay)

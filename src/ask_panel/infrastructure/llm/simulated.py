@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ask_panel.domain.errors import ProviderError
-from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamPart, TextDelta, TokenUsage
+from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamEnd, StreamPart, TextDelta, TokenUsage
 from ask_panel.infrastructure.llm.simulated_text import Persona, names_in, options_for, persona_of, prose
 
 MODEL = "simulated"
@@ -64,6 +64,7 @@ class SimulatedProvider:
         model: str | None,
         temperature: float | None,
         json_schema: JsonSchema | None = None,
+        output_mode: OutputMode | None = None,
     ) -> AsyncIterator[StreamPart]:
         self.calls += 1
         await self._maybe_fail()
