@@ -146,15 +146,18 @@ class PanelDiscussion:
         ):
             if isinstance(part, TextDelta):
                 parts.append(part.text)
-                if batcher is not None and visible is not None:
-                    batcher.add(visible.feed(part.text))
+                shown = visible.feed(part.text) if visible is not None else ""
+                if batcher is not None and shown:
+                    batcher.add(shown)
             elif isinstance(part, StreamRestart):
                 parts.clear()  # the provider retries a cut stream from the start
                 visible = ReasoningFilter() if visible is not None else None
             else:
                 end = part
         if batcher is not None and visible is not None:
-            batcher.add(visible.flush())
+            rest = visible.flush()
+            if rest:
+                batcher.add(rest)
             batcher.flush()
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
         model = end.model if end else (self._model_for(speaker) or provider.name)
