@@ -19,6 +19,13 @@ JSON_ANSWER = '{"verdict": "proceed", "confidence": 0.8}'
 FAKELLM_CONFIG = f"""\
 version: 1
 rules:
+  - name: verdict_tool
+    when:
+      tools_include: "verdict"
+    respond:
+      tool_calls:
+        - name: verdict
+          arguments: {JSON_ANSWER}
   - name: json_answer
     when:
       messages_contain: "answer only with a json object"

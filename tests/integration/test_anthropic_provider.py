@@ -111,3 +111,20 @@ async def test_a_closed_port_is_a_retryable_provider_error(closed_port_url: str)
         await provider.aclose()
 
     assert raised.value.retryable is True
+
+
+async def test_json_schema_mode_reads_the_forced_tools_streamed_input_as_the_answer(
+    provider: AnthropicProvider,
+) -> None:
+    schema = {
+        "title": "verdict",
+        "type": "object",
+        "properties": {"verdict": {"type": "string"}, "confidence": {"type": "number"}},
+    }
+
+    parts = await _collect(
+        provider.stream(QUESTION, model=None, temperature=None, json_schema=schema, output_mode="json_schema")
+    )
+
+    assert json.loads(_text(parts)) == json.loads(JSON_ANSWER)
+    assert isinstance(parts[-1], StreamEnd)

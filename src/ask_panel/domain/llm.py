@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from ask_panel.domain.errors import InvalidInput
 
@@ -21,9 +21,8 @@ def parse_output_mode(value: str | None) -> OutputMode | None:
     """An output mode named by a person (None stays None), or InvalidInput."""
     if value is None:
         return None
-    for mode in get_args(OutputMode):
-        if value == mode:
-            return mode  # type: ignore[no-any-return]
+    if value in OUTPUT_MODES:
+        return cast(OutputMode, value)
     raise InvalidInput(f"output_mode must be one of: {', '.join(OUTPUT_MODES)}")
 
 
