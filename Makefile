@@ -1,19 +1,30 @@
-# Ask Panel: `make run` serves on the embedded defaults; `make test` runs every check.
+# Ask Panel: `make run` serves on the embedded defaults; `make test` runs every check; `make test-fast` the quick ones.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The lowest line coverage `make test` accepts under CI=true (where every backend's tests run).
+COVERAGE_FLOOR ?= 90
+FAST_TESTS := tests/unit tests/contract tests/api
+FAST_MARKERS := not (sqlite or postgres or redis or slow)
 
-.PHONY: run test lint typecheck install clean bench
+.PHONY: run test test-fast lint typecheck install lock clean bench
 
-$(BIN)/ask-panel: pyproject.toml
+# Installs exactly the versions pinned in constraints.txt (made from pyproject.toml by `make lock`).
+$(BIN)/ask-panel: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(BIN)/ask-panel
 
 install: $(BIN)/ask-panel
+
+# Re-pin the dependencies after changing pyproject.toml (commit both files together); pins that
+# still satisfy the bounds are kept. `make lock UPGRADE=1` moves every pin to the newest release.
+lock: install
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+		$(if $(UPGRADE),--upgrade) --output-file constraints.txt pyproject.toml
 
 run: install
 	ASK_PANEL_AUTH_MODE=$${ASK_PANEL_AUTH_MODE:-none} $(BIN)/ask-panel serve --host $(HOST) --port $(PORT)
@@ -27,7 +38,11 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --cov --cov-report=term $(if $(filter true 1 yes,$(CI)),--cov-fail-under=$(COVERAGE_FLOOR))
+
+# Unit, contract and API tests on the in-memory adapters (no database server, no processes).
+test-fast: install
+	$(BIN)/pytest -q -m "$(FAST_MARKERS)" $(FAST_TESTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage data

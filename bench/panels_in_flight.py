@@ -19,10 +19,11 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ask_panel.application.panels import CreatePanel
-from ask_panel.bootstrap import Container
+from ask_panel.bootstrap import bootstrap
 from ask_panel.config import Settings
 from ask_panel.domain.ids import TenantId
 from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamEnd, StreamPart, TextDelta, TokenUsage
+from ask_panel.domain.status import PanelType
 from ask_panel.infrastructure.llm.registry import Providers
 from ask_panel.infrastructure.llm.simulated import SimulatedProvider
 from bench.common import machine, rss_kib, scratch_sqlite, stamp
@@ -65,27 +66,15 @@ class InstantProvider:
 
 
 async def run(settings: Settings, providers: Providers | None, panels: int, rounds: int) -> dict[str, Any]:
-    container = Container(settings, providers=providers)
+    container = bootstrap(settings, providers=providers)
     await container.start()
-    in_flight = peak = 0
-    finished = 0
-    done = asyncio.Event()
-
-    def on_finished(_panel_id: object, _status: object) -> None:
-        nonlocal in_flight, finished
-        in_flight -= 1
-        finished += 1
-        if finished == panels:
-            done.set()
-
-    container.pool.on_finished = on_finished
     ids = []
     for _ in range(panels):
         created = await container.panels.create(
             TENANT,
             CreatePanel(
                 query="What is our FDA 510(k) strategy for this device?",
-                panel_type="structured",
+                panel_type=PanelType.STRUCTURED,
                 agent_ids=AGENTS,
                 configuration={"max_rounds": rounds, "consensus_threshold": 1.0},
             ),
@@ -94,11 +83,12 @@ async def run(settings: Settings, providers: Providers | None, panels: int, roun
     rss_before = rss_kib()
     started = time.perf_counter()
     # Executes arrive together, as from many clients at once.
-    await asyncio.gather(*(container.panels.execute(TENANT, str(pid)) for pid in ids))
-    in_flight = len(ids)
-    peak = max(peak, len(container.pool.running))
+    await asyncio.gather(*(container.panels.execute(TENANT, pid) for pid in ids))
+    runs = [container.pool.running[pid] for pid in ids if pid in container.pool.running]
+    peak = len(container.pool.running)
     sampler_peak = 0
     rss_peak = rss_before
+    done = asyncio.Event()
 
     async def sample() -> None:
         nonlocal sampler_peak, rss_peak
@@ -108,13 +98,14 @@ async def run(settings: Settings, providers: Providers | None, panels: int, roun
             await asyncio.sleep(0.05)
 
     sampler = asyncio.create_task(sample())
-    await done.wait()
+    await asyncio.gather(*runs)
     elapsed = time.perf_counter() - started
+    done.set()
     sampler.cancel()
     statuses: dict[str, int] = {}
     calls = 0
     for pid in ids:
-        panel = await container.panels.get(TENANT, str(pid))
+        panel = await container.panels.get(TENANT, pid)
         statuses[panel.status.value] = statuses.get(panel.status.value, 0) + 1
         calls += panel.usage.llm_calls
     await container.stop()

@@ -4,8 +4,8 @@
 
 Started by `bench.streaming` as its own process next to the real server (which runs the panels and
 writes the events). It reads the same database through the product's repository
-(`Container(settings).uow`, `uow.events.read(panel_id, after=last)`) and sends the same SSE frames
-(`WireEvent.sse`, one write per poll that found events) from a response of the same shape as the
+(`bootstrap(settings).uow`, `uow.events.read(panel_id, after=last)`) and sends the same SSE frames
+(`sse_frame`, one write per poll that found events) from a response of the same shape as the
 product's: the request's own task sends, a second task parked on `receive()` notices a client that
 leaves. So the difference measured is push versus polling, not the HTTP machinery. Each subscriber
 runs one query at once (the replay) and then one query per second; nothing else. A heartbeat comment
@@ -26,8 +26,9 @@ from fastapi.responses import JSONResponse
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from ask_panel.application.wire import WireEvent, sse_comment, sse_retry
-from ask_panel.bootstrap import Container
+from ask_panel.api.wire import sse_comment, sse_frame, sse_retry
+from ask_panel.application.hub import LiveEvent
+from ask_panel.bootstrap import Container, bootstrap
 from ask_panel.config import Settings
 from ask_panel.domain.ids import PanelId, TenantId
 
@@ -72,11 +73,11 @@ class PollingStream(Response):
                     events = await uow.events.read(self._panel_id, after=self._last)
                 Stats.queries += 1
                 if events:
-                    wire = [WireEvent.of(e) for e in events]
-                    await self._send(send, self._body(b"".join(e.sse for e in wire)))
+                    live = [LiveEvent.of(e) for e in events]
+                    await self._send(send, self._body(b"".join(sse_frame(e) for e in live)))
                     last_write = loop.time()
                     self._last = events[-1].seq
-                    if any(e.terminal for e in wire):
+                    if any(e.terminal for e in live):
                         break
                 elif loop.time() - last_write >= settings.sse_heartbeat_s:
                     await self._send(send, self._body(HEARTBEAT))
@@ -110,12 +111,12 @@ class PollingStream(Response):
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Only the container's unit of work is used: no worker, no recovery, no hub.
-    container = Container(Settings(run_worker=False))
+    container = bootstrap(Settings(run_worker=False))
     app.state.container = container
     try:
         yield
     finally:
-        await container.database.dispose()
+        await container.stop()
 
 
 app = FastAPI(title="Ask Panel: polling streams (benchmark only)", lifespan=lifespan)

@@ -48,9 +48,10 @@ from typing import Any, cast
 
 import httpx2
 
-from ask_panel.bootstrap import Container
+from ask_panel.bootstrap import bootstrap
 from ask_panel.config import Settings
 from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.status import PanelType
 from bench.common import machine, percentile, scratch_sqlite, stamp
 
 HOST = "127.0.0.1"  # loopback only, always
@@ -488,7 +489,7 @@ class CommitTimes:
     """Each event's `created_at`, read back through the product's repository after a run."""
 
     def __init__(self, database_url: str) -> None:
-        self.container = Container(Settings(database_url=database_url, auth_mode="none", run_worker=False))
+        self.container = bootstrap(Settings(database_url=database_url, auth_mode="none", run_worker=False))
 
     async def of(self, panel_id: str) -> dict[int, float]:
         async with self.container.uow(TENANT_ID) as uow:
@@ -496,7 +497,7 @@ class CommitTimes:
         return {e.seq: e.created_at.timestamp() for e in events}
 
     async def aclose(self) -> None:
-        await self.container.database.dispose()
+        await self.container.stop()
 
 
 # ---- measurements ----------------------------------------------------------------------------------
@@ -727,7 +728,7 @@ async def idle_streams(
 async def commit_portion(panels: int, token_delay_ms: float) -> list[float]:
     """In-process, same Container as the server: `created_at` to the moment the hub is told (the commit)."""
     url = await asyncio.to_thread(scratch_sqlite)  # migrations run their own event loop
-    container = Container(
+    container = bootstrap(
         Settings(
             environment="test",
             database_url=url,
@@ -744,8 +745,6 @@ async def commit_portion(panels: int, token_delay_ms: float) -> list[float]:
         await publish(panel_id, events)
 
     container.hub.publish = timed  # type: ignore[method-assign]
-    finished = asyncio.Event()
-    container.pool.on_finished = lambda _pid, _status: finished.set()
     await container.start()
     from ask_panel.application.panels import CreatePanel
 
@@ -755,14 +754,13 @@ async def commit_portion(panels: int, token_delay_ms: float) -> list[float]:
                 TENANT_ID,
                 CreatePanel(
                     query=QUERY,
-                    panel_type="structured",
+                    panel_type=PanelType.STRUCTURED,
                     agent_ids=AGENTS,
                     configuration={"max_rounds": 2, "consensus_threshold": 1.0, "seed": 1000 + seed},
                 ),
             )
-            finished.clear()
-            await container.panels.execute(TENANT_ID, str(created.panel.panel_id))
-            await asyncio.wait_for(finished.wait(), 120)
+            await container.panels.execute(TENANT_ID, created.panel.panel_id)
+            await asyncio.wait_for(container.pool.running[created.panel.panel_id], 120)
     finally:
         await container.stop()
     return samples

@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated SQLite database per test, the container, the ASGI client, tokens."""
+"""Shared fixtures: a fresh database per test (in memory, SQLite, PostgreSQL), the container, the ASGI client, JWTs."""
 
 from __future__ import annotations
 
@@ -14,16 +14,32 @@ import httpx2
 import pytest
 
 from ask_panel.api.app import create_app
-from ask_panel.bootstrap import Container
-from ask_panel.config import Settings
+from ask_panel.bootstrap import Container, bootstrap
+from ask_panel.config import MEMORY_DATABASE_URL, Settings
 from ask_panel.domain.status import PanelStatus
-from ask_panel.infrastructure.auth import mint_token
+from ask_panel.infrastructure.auth import mint_jwt
+from ask_panel.infrastructure.db.engine import Database
 from ask_panel.infrastructure.db.migrate import upgrade
+from ask_panel.infrastructure.db.uow import SqlUnitOfWorkFactory
 from tests.postgres import PostgresTemplate
 
 JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
 TENANT_A = "11111111-1111-1111-1111-111111111111"
 TENANT_B = "22222222-2222-2222-2222-222222222222"
+
+
+BACKENDS = frozenset({"memory", "sqlite", "postgres", "redis"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the backends it runs on (`-m "not postgres"`, and `make test-fast`)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        for value in callspec.params.values() if callspec else ():
+            if isinstance(value, str) and value in BACKENDS:
+                item.add_marker(value)
+        if "postgres_template" in getattr(item, "fixturenames", ()):
+            item.add_marker("postgres")
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +50,12 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, migrated_template: Path, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database per test: on SQLite, and on PostgreSQL (as a non-owner role)."""
+    """A fresh database per test: in memory, on SQLite, and on PostgreSQL (as a non-owner role)."""
+    if request.param == "memory":
+        yield MEMORY_DATABASE_URL
+        return
     if request.param == "sqlite":
         path = tmp_path / "ask_panel.db"
         shutil.copy(migrated_template, path)
@@ -72,9 +91,20 @@ def settings(database_url: str) -> Settings:
     return make_settings(database_url)
 
 
+def database_of(container: Container) -> Database:
+    """The SQL database behind a container (for tests that look under the repositories)."""
+    assert isinstance(container.uow, SqlUnitOfWorkFactory), "this test needs a SQL database"
+    return container.uow.database
+
+
+def needs_sql(database_url: str) -> None:
+    if database_url == MEMORY_DATABASE_URL:
+        pytest.skip("about SQL storage only")
+
+
 @pytest.fixture
 async def container(settings: Settings) -> AsyncIterator[Container]:
-    container = Container(settings)
+    container = bootstrap(settings)
     await container.start()
     yield container
     await container.stop()
@@ -91,7 +121,7 @@ async def client(container: Container) -> AsyncIterator[httpx2.AsyncClient]:
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[tuple[Container, httpx2.AsyncClient]]:
     """A started container built from `settings`, and an ASGI client over its app."""
-    container = Container(settings)
+    container = bootstrap(settings)
     await container.start()
     try:
         transport = httpx2.ASGITransport(app=create_app(container=container))
@@ -102,7 +132,7 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[Container, httpx2.A
 
 
 def headers_for(tenant: str = TENANT_A, *, token: str | None = None) -> dict[str, str]:
-    return {"X-Tenant-ID": tenant, "Authorization": f"Bearer {token or mint_token(JWT_SECRET, [tenant])}"}
+    return {"X-Tenant-ID": tenant, "Authorization": f"Bearer {token or mint_jwt(JWT_SECRET, [tenant])}"}
 
 
 @pytest.fixture

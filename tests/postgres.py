@@ -48,7 +48,8 @@ def asyncpg_url(database: str, *, user: str = APP_ROLE, password: str | None = A
 
 def owner_url(database: str) -> str:
     info = psycopg.conninfo.conninfo_to_dict(ADMIN_URL)
-    return asyncpg_url(database, user=str(info.get("user", "postgres")), password=info.get("password"))
+    password = info.get("password")
+    return asyncpg_url(database, user=str(info.get("user", "postgres")), password=str(password) if password else None)
 
 
 @dataclass
@@ -70,8 +71,10 @@ class PostgresTemplate:
             admin.execute(f'CREATE DATABASE "{name}"')
         upgrade(owner_url(name))
         asyncio.run(apply_schema(build_app(owner_url(name))))
-        db_info = psycopg.conninfo.conninfo_to_dict(ADMIN_URL) | {"dbname": name}
-        with psycopg.connect(psycopg.conninfo.make_conninfo(**db_info), autocommit=True) as conn:
+        db_info = {k: str(v) for k, v in psycopg.conninfo.conninfo_to_dict(ADMIN_URL).items() if v is not None}
+        with psycopg.connect(
+            psycopg.conninfo.make_conninfo("", **(db_info | {"dbname": name})), autocommit=True
+        ) as conn:
             for statement in (
                 f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}",
                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}",

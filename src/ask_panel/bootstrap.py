@@ -1,47 +1,56 @@
-"""The composition root: builds every adapter and service from Settings, and nothing else does."""
+"""The composition root: `bootstrap(settings, ...)` builds every adapter and service, and nothing else does.
+
+Every part can be handed in instead (cosmicpython's `bootstrap(uow=...)`): tests pass in-memory
+storage, a scripted provider or an in-memory bus and get the real services wired around them.
+Objects receive their collaborators and hooks in their constructors; nothing is re-wired later.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
-
-import procrastinate
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from ask_panel.application.agents import AgentService
+from ask_panel.application.discussion import UnitOfWorkCheckpoints
 from ask_panel.application.hub import EventHub
 from ask_panel.application.panels import PanelService
-from ask_panel.application.ports import EventPublisher, LLMProvider, PanelExecutor
+from ask_panel.application.ports import (
+    Bus,
+    CheckpointStore,
+    EventPublisher,
+    LLMProvider,
+    PanelExecutor,
+    RecoveryScanner,
+    UnitOfWorkFactory,
+)
 from ask_panel.application.pricing import PriceTable
 from ask_panel.application.runner import LocalPanelPool, PanelRun
 from ask_panel.application.streams import StreamService
 from ask_panel.application.tickets import TicketService
-from ask_panel.config import Settings
-from ask_panel.domain.events import StoredEvent
-from ask_panel.domain.ids import PanelId
-from ask_panel.infrastructure.auth import TokenVerifier
+from ask_panel.config import MEMORY_DATABASE_URL, Settings
+from ask_panel.infrastructure.auth import JwtVerifier
 from ask_panel.infrastructure.bus.bridge import WakeupBridge
+from ask_panel.infrastructure.bus.deltas import DeltaForwarder
 from ask_panel.infrastructure.bus.fanout import FanoutPublisher
-from ask_panel.infrastructure.bus.postgres import PostgresBus
-from ask_panel.infrastructure.bus.redis import RedisBus
-from ask_panel.infrastructure.bus.tokens import TokenForwarder
 from ask_panel.infrastructure.bus.wakeup import CHANNEL as WAKEUP_CHANNEL
-from ask_panel.infrastructure.db.engine import Database
-from ask_panel.infrastructure.db.group_commit import GroupCommitCheckpoints
-from ask_panel.infrastructure.db.repositories import SqlRecoveryScanner
-from ask_panel.infrastructure.db.uow import SqlUnitOfWorkFactory
-from ask_panel.infrastructure.jobs.procrastinate_queue import (
-    QUEUE,
-    ProcrastinateExecutor,
-    WorkerUpkeep,
-    build_app,
-)
+from ask_panel.infrastructure.bus.wakeup import WakeupSender
 from ask_panel.infrastructure.llm.registry import Providers
 from ask_panel.infrastructure.llm.resilient import ResilientProvider
 from ask_panel.infrastructure.llm.simulated import SimulatedProvider
+from ask_panel.infrastructure.memory.repositories import MemoryRecoveryScanner
+from ask_panel.infrastructure.memory.store import MemoryStore
+from ask_panel.infrastructure.memory.uow import MemoryUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+Step = Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    return None
 
 
 def build_providers(settings: Settings) -> Providers:
@@ -95,145 +104,242 @@ def build_providers(settings: Settings) -> Providers:
     return Providers(settings.llm_provider, {"simulated": simulated, "openai": openai, "anthropic": anthropic})
 
 
+@dataclass(slots=True)
 class Container:
-    """Every long-lived object of one process."""
+    """The long-lived objects of one process that the API and the CLI use, and how to start and stop them."""
 
-    def __init__(self, settings: Settings, *, providers: Providers | None = None) -> None:
-        self.settings = settings
-        self.origin = uuid.uuid4().hex[:12]
-        self.database = Database(
+    settings: Settings
+    panels: PanelService
+    agents: AgentService
+    streams: StreamService
+    tickets: TicketService
+    hub: EventHub
+    pool: LocalPanelPool
+    uow: UnitOfWorkFactory
+    providers: Providers
+    verifier: JwtVerifier | None
+    origin: str
+    ready: Step = _nothing
+    starting: list[Step] = field(default_factory=list)
+    stopping: list[Step] = field(default_factory=list)
+
+    async def start(self) -> None:
+        if self.settings.auth_mode == "none":
+            log.warning("ASK_PANEL_AUTH_MODE=none: no authentication, for local development only")
+        for step in self.starting:
+            await step()
+
+    async def stop(self) -> None:
+        self.hub.close_all()
+        for step in self.stopping:
+            await step()
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    uow: UnitOfWorkFactory | None = None,
+    checkpoints: CheckpointStore | None = None,
+    recovery: RecoveryScanner | None = None,
+    providers: Providers | None = None,
+    bus: Bus | None = None,
+    origin: str | None = None,
+) -> Container:
+    """Build one process's objects from `settings`; any part given is used instead of the configured one.
+
+    `uow` alone brings no recovery scan (pass `recovery` to resume panels at start) and sends no
+    wake-ups of its own; `bus` replaces the configured fan-out (PostgreSQL, Redis) for text deltas
+    and, unless the database NOTIFYs, for wake-ups.
+    """
+    origin = origin or uuid.uuid4().hex[:12]
+    providers = providers or build_providers(settings)
+    ready: Step = _nothing
+    closing_storage: list[Step] = []
+
+    # Cross-process fan-out: commits wake the other processes, which read the log.
+    mode = settings.fanout_mode
+    if bus is None and mode == "postgres":
+        from ask_panel.infrastructure.bus.postgres import PostgresBus
+
+        bus = PostgresBus(settings.database_url)
+    elif bus is None and mode == "redis":
+        from ask_panel.infrastructure.bus.redis import RedisBus
+
+        assert settings.redis_url, "ASK_PANEL_REDIS_URL is required for Redis fan-out"
+        bus = RedisBus(settings.redis_url)
+    notify = bus is not None and mode == "postgres" and settings.database_url.startswith("postgresql")
+    wakeups = WakeupSender(origin=origin, notify=notify, bus=None if notify else bus) if bus is not None else None
+
+    database = None
+    if uow is None and settings.database_url == MEMORY_DATABASE_URL:
+        store = MemoryStore()
+        uow = MemoryUnitOfWorkFactory(store, wakeups=wakeups)
+        recovery = recovery or MemoryRecoveryScanner(store)
+    elif uow is None:
+        from ask_panel.infrastructure.db.engine import Database
+        from ask_panel.infrastructure.db.group_commit import GroupCommitCheckpoints
+        from ask_panel.infrastructure.db.repositories import SqlRecoveryScanner
+        from ask_panel.infrastructure.db.uow import SqlUnitOfWorkFactory
+
+        database = Database(
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             statement_timeout_ms=settings.db_statement_timeout_ms,
             pool_timeout_s=settings.db_pool_timeout_s,
         )
-        self.uow = SqlUnitOfWorkFactory(self.database)
-        self.hub = EventHub(
-            buffer_size=settings.stream_buffer_events,
-            max_streams=settings.max_streams,
-            max_streams_per_tenant=settings.max_streams_per_tenant,
-        )
-        self.providers = providers or build_providers(settings)
+        uow = SqlUnitOfWorkFactory(database, wakeups=wakeups)
+        recovery = recovery or SqlRecoveryScanner(database)
+        ready = database.ping
+        if database.is_sqlite and checkpoints is None:
+            group_commit = GroupCommitCheckpoints(database, wakeups=wakeups)
+            checkpoints = group_commit
+            closing_storage.append(group_commit.close)
+    checkpoints = checkpoints or UnitOfWorkCheckpoints(uow)
 
-        # Fan-out across processes: commits wake the other processes, which read the log.
-        mode = settings.fanout_mode
-        self.bridge = WakeupBridge(self.uow, self.hub, origin=self.origin) if mode != "none" else None
-        self.bus: PostgresBus | RedisBus | None = None
-        self.tokens: TokenForwarder | None = None
-        publisher: EventPublisher = self.hub
-        if self.bridge is not None:
-            if mode == "postgres":
-                self.database.notify_origin = self.origin  # commits NOTIFY inside their transaction
-                self.bus = PostgresBus(settings.database_url)
-            else:
-                assert settings.redis_url, "ASK_PANEL_REDIS_URL is required for Redis fan-out"
-                self.bus = RedisBus(settings.redis_url)
-            self.bus.subscribe(WAKEUP_CHANNEL, self.bridge.on_payload)
-            self.bus.on_connected = self.bridge.resync
-            self.tokens = TokenForwarder(self.bus, self.hub, origin=self.origin)
-            publisher = FanoutPublisher(
-                self.hub, self.tokens, origin=self.origin, bus=self.bus if mode == "redis" else None
+    hub = EventHub(
+        buffer_size=settings.stream_buffer_events,
+        max_streams=settings.max_streams,
+        max_streams_per_tenant=settings.max_streams_per_tenant,
+    )
+    publisher: EventPublisher = hub
+    deltas = DeltaForwarder(bus, hub, origin=origin) if bus is not None else None
+    if deltas is not None:
+        publisher = FanoutPublisher(hub, deltas)
+
+    run = PanelRun(
+        uow_factory=uow,
+        checkpoints=checkpoints,
+        publisher=publisher,
+        providers=providers,
+        prices=PriceTable(),
+        default_model=settings.default_model,
+    )
+    pool = LocalPanelPool(run, max_concurrent=settings.max_concurrent_panels, recovery=recovery)
+    bridge = None
+    if bus is not None:
+        bridge = WakeupBridge(uow, hub, origin=origin, local_runs=pool)
+        bus.subscribe(WAKEUP_CHANNEL, bridge.on_payload, on_reconnect=bridge.resync)
+
+    executor: PanelExecutor = pool
+    jobs: JobQueue | None = None
+    if settings.executor == "procrastinate":
+        jobs = _job_queue(settings, pool, database)
+        executor = jobs.executor
+
+    # Start in this order, stop in the order below: runs stop before what they use is closed.
+    starting: list[Step] = []
+    stopping: list[Step] = []
+    if bus is not None and deltas is not None and bridge is not None:
+        starting += [bus.start, deltas.start]
+    if jobs is not None:
+        starting.append(jobs.open)
+        if settings.run_worker:
+            starting.append(jobs.start_worker)
+            stopping.append(jobs.stop_worker)
+    elif settings.run_worker:
+        starting.append(_resume(pool))
+    stopping += [pool.close, *closing_storage]
+    if bus is not None and deltas is not None and bridge is not None:
+        stopping += [deltas.close, bus.close, bridge.close]
+    if jobs is not None:
+        stopping.append(jobs.close)
+    stopping.append(providers.aclose)
+    if database is not None:
+        stopping.append(database.dispose)
+
+    verifier = None
+    if settings.auth_mode == "jwt":
+        verifier = JwtVerifier(
+            secret=settings.jwt_secret,
+            jwks_url=settings.jwks_url,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+    return Container(
+        settings=settings,
+        panels=PanelService(uow, executor, publisher, max_query_chars=settings.max_query_chars),
+        agents=AgentService(uow, known_providers=providers.names),
+        streams=StreamService(uow, hub),
+        tickets=TicketService(uow, ttl_seconds=settings.ticket_ttl_s),
+        hub=hub,
+        pool=pool,
+        uow=uow,
+        providers=providers,
+        verifier=verifier,
+        origin=origin,
+        ready=ready,
+        starting=starting,
+        stopping=stopping,
+    )
+
+
+def _resume(pool: LocalPanelPool) -> Step:
+    async def resume() -> None:
+        await pool.resume_unfinished()
+
+    return resume
+
+
+@dataclass(slots=True)
+class JobQueue:
+    """The procrastinate job queue of a process: the executor, and the steps that run its worker."""
+
+    executor: PanelExecutor
+    open: Step
+    close: Step
+    start_worker: Step
+    stop_worker: Step
+
+
+def _job_queue(settings: Settings, pool: LocalPanelPool, database: object) -> JobQueue:
+    """Panels as procrastinate jobs (PostgreSQL): this process defers them, and runs them if it is a worker."""
+    from ask_panel.infrastructure.db.engine import Database
+    from ask_panel.infrastructure.jobs.procrastinate_queue import (
+        QUEUE,
+        ProcrastinateExecutor,
+        WorkerUpkeep,
+        build_app,
+    )
+
+    if not isinstance(database, Database):
+        raise ValueError("the procrastinate executor needs a PostgreSQL database")
+    jobs = build_app(settings.database_url, run_panel=pool.run_now)
+    upkeep = WorkerUpkeep(
+        jobs,
+        database,
+        stalled_after_s=settings.worker_stalled_after_s,
+        interval_s=max(1.0, settings.worker_heartbeat_s),
+    )
+    worker: list[asyncio.Task[None]] = []
+
+    async def open_queue() -> None:
+        await jobs.open_async()
+
+    async def close_queue() -> None:
+        await jobs.close_async()
+
+    async def start_worker() -> None:
+        worker.append(
+            asyncio.create_task(
+                jobs.run_worker_async(
+                    queues=[QUEUE],
+                    concurrency=settings.worker_concurrency,
+                    install_signal_handlers=False,
+                    update_heartbeat_interval=settings.worker_heartbeat_s,
+                    stalled_worker_timeout=settings.worker_stalled_after_s,
+                    shutdown_graceful_timeout=1.0,
+                    delete_jobs="successful",
+                ),
+                name="procrastinate-worker",
             )
-        self.publisher = publisher
-
-        self.checkpoints = GroupCommitCheckpoints(self.database) if self.database.is_sqlite else None
-        self.run = PanelRun(
-            checkpoints=self.checkpoints,
-            uow_factory=self.uow,
-            publisher=publisher,
-            providers=self.providers,
-            prices=PriceTable(),
-            default_model=settings.default_model,
         )
-        self.pool = LocalPanelPool(
-            self.run, max_concurrent=settings.max_concurrent_panels, recovery=SqlRecoveryScanner(self.database)
-        )
-        executor: PanelExecutor = self.pool
-        self.jobs: procrastinate.App | None = None
-        self.upkeep: WorkerUpkeep | None = None
-        if settings.executor == "procrastinate":
-            self.jobs = build_app(settings.database_url, run_panel=self.pool.run_now)
-            executor = ProcrastinateExecutor(self.jobs)
-            self.upkeep = WorkerUpkeep(
-                self.jobs,
-                self.database,
-                stalled_after_s=settings.worker_stalled_after_s,
-                interval_s=max(1.0, settings.worker_heartbeat_s),
-            )
-        if self.bridge is not None:
-            self.bridge.hooks.append((self.pool.is_running, self._stop_ended_runs))
-        self._worker: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        upkeep.start()
 
-        self.panels = PanelService(self.uow, executor, publisher, max_query_chars=settings.max_query_chars)
-        self.agents = AgentService(self.uow, known_providers=self.providers.names)
-        self.streams = StreamService(self.uow, self.hub)
-        self.tickets = TicketService(self.uow, ttl_seconds=settings.ticket_ttl_s)
-        self.verifier = (
-            TokenVerifier(
-                secret=settings.jwt_secret,
-                jwks_url=settings.jwks_url,
-                audience=settings.jwt_audience,
-                issuer=settings.jwt_issuer,
-            )
-            if settings.auth_mode == "jwt"
-            else None
-        )
+    async def stop_worker() -> None:
+        await upkeep.close()
+        for task in worker:
+            task.cancel()
+        await asyncio.gather(*worker, return_exceptions=True)
 
-    def _stop_ended_runs(self, panel_id: PanelId, events: Sequence[StoredEvent]) -> None:
-        """A run here whose panel was ended elsewhere (a cancel on another node) is stopped now."""
-        if any(e.is_terminal for e in events):
-            task = asyncio.get_running_loop().create_task(self.pool.stop(panel_id))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-
-    async def start(self) -> None:
-        if self.settings.auth_mode == "none":
-            log.warning("ASK_PANEL_AUTH_MODE=none: no authentication, for local development only")
-        if self.bus is not None:
-            await self.bus.start()
-        if self.tokens is not None:
-            self.tokens.start()
-        if self.jobs is not None:
-            await self.jobs.open_async()
-        if not self.settings.run_worker:
-            return
-        if self.jobs is None:
-            await self.pool.resume_unfinished()
-            return
-        self._worker = asyncio.create_task(
-            self.jobs.run_worker_async(
-                queues=[QUEUE],
-                concurrency=self.settings.worker_concurrency,
-                install_signal_handlers=False,
-                update_heartbeat_interval=self.settings.worker_heartbeat_s,
-                stalled_worker_timeout=self.settings.worker_stalled_after_s,
-                shutdown_graceful_timeout=1.0,
-                delete_jobs="successful",
-            ),
-            name="procrastinate-worker",
-        )
-        assert self.upkeep is not None
-        self.upkeep.start()
-
-    async def stop(self) -> None:
-        self.hub.close_all()
-        if self.upkeep is not None:
-            await self.upkeep.close()
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-        await self.pool.close()
-        if self.checkpoints is not None:
-            await self.checkpoints.close()
-        if self.tokens is not None:
-            await self.tokens.close()
-        if self.bus is not None:
-            await self.bus.close()
-        if self.bridge is not None:
-            await self.bridge.close()
-        if self.jobs is not None:
-            await self.jobs.close_async()
-        await self.providers.aclose()
-        await self.database.dispose()
+    return JobQueue(ProcrastinateExecutor(jobs), open_queue, close_queue, start_worker, stop_worker)

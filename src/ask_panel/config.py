@@ -12,6 +12,7 @@ from ask_panel.domain.llm import OutputMode
 
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{Path('data') / 'ask_panel.db'}"
 DEVELOPMENT_SECRET = "dev-secret-change-me-dev-secret-change-me"
+MEMORY_DATABASE_URL = "memory://"  # everything in this process's memory: for tests and demos, nothing is kept
 
 
 class Settings(BaseSettings):

@@ -24,11 +24,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from ask_panel.cli.main import is_loopback, main
 from ask_panel.config import Settings
-from ask_panel.infrastructure.auth import InvalidToken, TokenVerifier, mint_token
+from ask_panel.infrastructure.auth import InvalidJwt, JwtVerifier, mint_jwt
 from tests.conftest import JWT_SECRET, TENANT_A, TENANT_B, headers_for, make_settings
 from tests.conftest import serving as serving_both
 
@@ -119,7 +121,7 @@ async def test_a_valid_hs256_token_for_the_tenant_is_accepted(client: httpx2.Asy
 async def test_every_endpoint_without_x_tenant_id_is_a_400(
     client: httpx2.AsyncClient, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
-    token = mint_token(JWT_SECRET, [TENANT_A])
+    token = mint_jwt(JWT_SECRET, [TENANT_A])
     response = await call(client, method, path, body, {"Authorization": f"Bearer {token}"})
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -140,7 +142,7 @@ async def test_a_missing_tenant_is_a_400_even_without_a_token(client: httpx2.Asy
 
 async def test_an_upper_case_tenant_header_names_the_same_tenant(client: httpx2.AsyncClient) -> None:
     tenant = "abcdefab-cdef-4abc-8def-abcdefabcdef"
-    response = await client.get("/api/v1/panels", headers=bearer(tenant.upper(), mint_token(JWT_SECRET, [tenant])))
+    response = await client.get("/api/v1/panels", headers=bearer(tenant.upper(), mint_jwt(JWT_SECRET, [tenant])))
     assert response.status_code == 200
 
 
@@ -164,7 +166,7 @@ async def test_a_malformed_authorization_header_is_a_401(client: httpx2.AsyncCli
 
 
 async def test_the_bearer_scheme_is_case_insensitive(client: httpx2.AsyncClient) -> None:
-    token = mint_token(JWT_SECRET, [TENANT_A])
+    token = mint_jwt(JWT_SECRET, [TENANT_A])
     response = await client.get("/api/v1/panels", headers={"X-Tenant-ID": TENANT_A, "Authorization": f"bearer {token}"})
     assert response.status_code == 200
 
@@ -193,7 +195,7 @@ async def test_a_token_signed_with_another_secret_is_a_401(client: httpx2.AsyncC
 
 
 async def test_a_token_whose_claims_were_altered_after_signing_is_a_401(client: httpx2.AsyncClient) -> None:
-    header, _, signature = mint_token(JWT_SECRET, [TENANT_B]).split(".")
+    header, _, signature = mint_jwt(JWT_SECRET, [TENANT_B]).split(".")
     forged_claims = _b64(json.dumps(claims_for(TENANT_A)).encode())
     forged = f"{header}.{forged_claims}.{signature}"
     assert_unauthorized(await client.get("/api/v1/panels", headers=bearer(TENANT_A, forged)))
@@ -206,7 +208,7 @@ async def test_an_unsigned_alg_none_token_is_a_401(client: httpx2.AsyncClient, a
 
 
 async def test_an_unsigned_token_reusing_a_valid_signature_is_a_401(client: httpx2.AsyncClient) -> None:
-    _, claims, signature = mint_token(JWT_SECRET, [TENANT_A]).split(".")
+    _, claims, signature = mint_jwt(JWT_SECRET, [TENANT_A]).split(".")
     header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     assert_unauthorized(await client.get("/api/v1/panels", headers=bearer(TENANT_A, f"{header}.{claims}.{signature}")))
 
@@ -225,7 +227,7 @@ async def test_algorithms_that_are_not_configured_are_a_401(client: httpx2.Async
 async def test_every_endpoint_with_a_token_for_another_tenant_is_a_403(
     client: httpx2.AsyncClient, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
-    response = await call(client, method, path, body, bearer(TENANT_A, mint_token(JWT_SECRET, [TENANT_B])))
+    response = await call(client, method, path, body, bearer(TENANT_A, mint_jwt(JWT_SECRET, [TENANT_B])))
     assert response.status_code == 403, response.text
     assert response.json()["title"] == "Forbidden"
     assert "WWW-Authenticate" not in response.headers
@@ -288,7 +290,7 @@ async def strict_client(database_url: str) -> AsyncIterator[httpx2.AsyncClient]:
 async def test_with_audience_and_issuer_configured_a_matching_token_is_accepted(
     strict_client: httpx2.AsyncClient,
 ) -> None:
-    token = mint_token(JWT_SECRET, [TENANT_A], audience=AUDIENCE, issuer=ISSUER)
+    token = mint_jwt(JWT_SECRET, [TENANT_A], audience=AUDIENCE, issuer=ISSUER)
     assert (await strict_client.get("/api/v1/panels", headers=bearer(TENANT_A, token))).status_code == 200
     listed = hs256(claims_for(TENANT_A, aud=["other-api", AUDIENCE], iss=ISSUER))
     assert (await strict_client.get("/api/v1/panels", headers=bearer(TENANT_A, listed))).status_code == 200
@@ -337,10 +339,10 @@ def test_production_refuses_auth_none_and_a_jwks_without_audience(database_url: 
 
 @dataclass(frozen=True)
 class Keys:
-    rsa: rsa.RSAPrivateKey
-    ec: ec.EllipticCurvePrivateKey
-    stranger_rsa: rsa.RSAPrivateKey
-    stranger_ec: ec.EllipticCurvePrivateKey
+    rsa: RSAPrivateKey
+    ec: EllipticCurvePrivateKey
+    stranger_rsa: RSAPrivateKey
+    stranger_ec: EllipticCurvePrivateKey
 
     @property
     def rsa_public_pem(self) -> bytes:
@@ -429,7 +431,7 @@ def es256(
 async def test_jwks_settings_leave_no_shared_secret(database_url: str, jwks_url: str) -> None:
     settings = make_settings(database_url, jwks_url=jwks_url, jwt_secret=None)
     assert settings.jwt_secret is None
-    assert TokenVerifier(secret=None, jwks_url=jwks_url).allowed_algorithms == ("RS256", "ES256")
+    assert JwtVerifier(secret=None, jwks_url=jwks_url).allowed_algorithms == ("RS256", "ES256")
 
 
 async def test_a_valid_rs256_token_from_the_jwks_is_accepted(jwks_client: httpx2.AsyncClient, keys: Keys) -> None:
@@ -540,14 +542,14 @@ async def test_an_unreachable_jwks_url_fails_closed_with_a_401(database_url: str
 
 
 async def test_the_verifier_returns_the_subject_and_the_granted_tenants() -> None:
-    principal = await TokenVerifier(secret=JWT_SECRET).verify(hs256(claims_for(TENANT_A, TENANT_B, sub="alice")))
+    principal = await JwtVerifier(secret=JWT_SECRET).verify(hs256(claims_for(TENANT_A, TENANT_B, sub="alice")))
     assert principal.subject == "alice"
     assert principal.tenants == frozenset({TENANT_A, TENANT_B})
 
 
 async def test_the_verifier_rejects_a_token_when_no_algorithm_is_configured() -> None:
-    with pytest.raises(InvalidToken):
-        await TokenVerifier(secret=None).verify(hs256(claims_for(TENANT_A)))
+    with pytest.raises(InvalidJwt):
+        await JwtVerifier(secret=None).verify(hs256(claims_for(TENANT_A)))
 
 
 # --- auth mode none ------------------------------------------------------------------------------------------------
@@ -670,7 +672,7 @@ async def test_the_token_command_prints_a_token_the_verifier_accepts(
     cli_env.setenv("ASK_PANEL_JWT_SECRET", JWT_SECRET)
     assert main(["token", "--tenant", TENANT_A, "--ttl", "60"]) == 0
     token = capsys.readouterr().out.strip()
-    principal = await TokenVerifier(secret=JWT_SECRET).verify(token)
+    principal = await JwtVerifier(secret=JWT_SECRET).verify(token)
     assert principal.tenants == frozenset({TENANT_A})
     claims = jwt.decode(token, JWT_SECRET, algorithms=["HS256"])
     assert claims["exp"] - claims["iat"] == 60
@@ -695,7 +697,7 @@ async def test_a_cli_token_carries_the_configured_audience_and_issuer(
     cli_env.setenv("ASK_PANEL_JWT_ISSUER", ISSUER)
     assert main(["token", "--tenant", TENANT_A]) == 0
     token = capsys.readouterr().out.strip()
-    principal = await TokenVerifier(secret=JWT_SECRET, audience=AUDIENCE, issuer=ISSUER).verify(token)
+    principal = await JwtVerifier(secret=JWT_SECRET, audience=AUDIENCE, issuer=ISSUER).verify(token)
     assert principal.tenants == frozenset({TENANT_A})
 
 
@@ -705,5 +707,5 @@ async def test_a_cli_token_is_rejected_by_a_verifier_with_another_secret(
     cli_env.setenv("ASK_PANEL_JWT_SECRET", JWT_SECRET)
     assert main(["token", "--tenant", TENANT_A]) == 0
     token = capsys.readouterr().out.strip()
-    with pytest.raises(InvalidToken):
-        await TokenVerifier(secret="another-secret-0123456789-0123456789-xyz").verify(token)
+    with pytest.raises(InvalidJwt):
+        await JwtVerifier(secret="another-secret-0123456789-0123456789-xyz").verify(token)

@@ -209,7 +209,10 @@ async def test_out_of_range_numbers_are_4xx_not_500(client: httpx2.AsyncClient) 
     assert response.status_code == 422
     stream = f"/api/v1/panels/{panel['panel_id']}/stream"
     for header in ("99999999999999999999999", "\u00b2".encode("latin-1"), "-1", "1.5"):
-        response = await client.get(stream, headers={**headers_for(), "Last-Event-ID": header})
+        raw = header if isinstance(header, bytes) else header.encode()
+        response = await client.get(
+            stream, headers=[*((k.encode(), v.encode()) for k, v in headers_for().items()), (b"Last-Event-ID", raw)]
+        )
         assert response.status_code == 400, header
     for value in (huge, "9" * 5000):
         response = await client.get(f"{stream}?last_event_id={value}", headers=headers_for())
@@ -219,12 +222,13 @@ async def test_out_of_range_numbers_are_4xx_not_500(client: httpx2.AsyncClient) 
 
 async def test_when_every_database_connection_is_busy_the_answer_is_a_503_not_a_500(database_url: str) -> None:
     from ask_panel.api.app import create_app
-    from ask_panel.bootstrap import Container
+    from ask_panel.bootstrap import bootstrap
     from ask_panel.domain.ids import TenantId
-    from tests.conftest import make_settings
+    from tests.conftest import make_settings, needs_sql
 
+    needs_sql(database_url)
     settings = make_settings(database_url, db_pool_timeout_s=0.2, db_pool_size=1, db_max_overflow=0)
-    container = Container(settings)
+    container = bootstrap(settings)
     await container.start()
     try:
         transport = httpx2.ASGITransport(app=create_app(container=container))

@@ -13,7 +13,7 @@ from httpx2.websockets import ASGIWebSocketTransport, AsyncWebSocketClient, WebS
 from ask_panel.api.app import create_app
 from ask_panel.bootstrap import Container
 from ask_panel.domain.ids import PanelId, TenantId
-from ask_panel.infrastructure.auth import mint_token
+from ask_panel.infrastructure.auth import mint_jwt
 from tests.conftest import JWT_SECRET, TENANT_A, TENANT_B, create_panel, headers_for
 
 A_EXPERT = {
@@ -229,7 +229,7 @@ async def test_a_token_for_a_used_with_x_tenant_id_of_b_is_a_403(
     client: httpx2.AsyncClient, container: Container, world: World, index: int
 ) -> None:
     method, path, body = _endpoints(world.b_panel["panel_id"])[index]
-    headers = headers_for(TENANT_B, token=mint_token(JWT_SECRET, [TENANT_A]))
+    headers = headers_for(TENANT_B, token=mint_jwt(JWT_SECRET, [TENANT_A]))
     async with asyncio.timeout(10):
         response = await client.request(method, path, json=body, headers=headers)
     assert response.status_code == 403, response.text
@@ -262,5 +262,5 @@ async def test_tenant_b_cannot_open_tenant_as_panel_over_websocket(
 
 
 async def test_a_token_for_a_cannot_open_bs_panel_over_websocket(container: Container, world: World) -> None:
-    headers = headers_for(TENANT_B, token=mint_token(JWT_SECRET, [TENANT_A]))
+    headers = headers_for(TENANT_B, token=mint_jwt(JWT_SECRET, [TENANT_A]))
     assert await ws_close_code(container, world.b_panel["panel_id"], headers) == 4403

@@ -1,31 +1,24 @@
-"""The storage port's contract, run against every backend (SQLite and PostgreSQL)."""
+"""The storage ports' contract, run against every backend: in memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from ask_panel.application.ports import Ticket
-from ask_panel.bootstrap import Container
-from ask_panel.config import Settings
+from ask_panel.domain.checkpoint import AnswerNote, StepKey
 from ask_panel.domain.configuration import PanelConfiguration
-from ask_panel.domain.errors import AgentAlreadyExists, PanelNotFound, StaleAttempt
+from ask_panel.domain.errors import AgentAlreadyExists, IdempotencyConflict, PanelNotFound, StaleAttempt
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
-from ask_panel.domain.panel import Member, Panel, utcnow
+from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Stance
+from tests.contract.conftest import Storage
 
 A = TenantId.from_string("11111111-1111-1111-1111-111111111111")
 B = TenantId.from_string("22222222-2222-2222-2222-222222222222")
-
-
-@pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[Container]:
-    container = Container(settings.model_copy(update={"run_worker": False}))
-    yield container
-    await container.stop()
 
 
 def draft(tenant: TenantId = A, panel_type: PanelType = PanelType.STRUCTURED) -> Panel:
@@ -34,109 +27,192 @@ def draft(tenant: TenantId = A, panel_type: PanelType = PanelType.STRUCTURED) ->
         query="Q?",
         panel_type=panel_type,
         configuration=PanelConfiguration(seed=1),
-        members=[Member("fda_expert", "Dr. A", "FDA")],
+        members=[Member("fda_expert", "Dr. A", "FDA"), Member("clinical_expert", "Dr. B", "Clinical")],
     )
 
 
-async def add(store: Container, panel: Panel, key: str | None = None) -> None:
-    async with store.uow(panel.tenant_id, write=True) as uow:
+async def add(storage: Storage, panel: Panel, key: str | None = None) -> None:
+    async with storage.uow(panel.tenant_id, write=True) as uow:
         await uow.panels.add(panel, idempotency_key=key, fingerprint="f" if key else None)
         await uow.commit()
 
 
-async def test_a_panel_reads_back_as_written_and_only_for_its_tenant(store: Container) -> None:
+async def started(storage: Storage, tenant: TenantId = A) -> Panel:
+    """A stored panel that a runner has claimed (attempt 1, in progress)."""
+    panel = draft(tenant)
+    await add(storage, panel)
+    panel.queue()
+    panel.start()
+    async with storage.uow(tenant, write=True) as uow:
+        await uow.panels.save(panel, bump_attempt=True)
+        await uow.commit()
+    return panel
+
+
+def discussed(panel: Panel) -> None:
+    """Give a started panel one round with a message, a decision, markers, a failure and an outcome."""
+    panel.checkpoint.record_decision(StepKey.decision("frame"), {"options": ["A", "B"]})
+    panel.begin_round(1)
+    panel.checkpoint.mark(StepKey.round_start(1))
+    stance = Stance("A", 0.8, ("A", "B"), "clinical_expert", None)
+    panel.add_message(
+        StepKey.speaking(1, "fda_expert"), Message("fda_expert", "Dr. A", "Go A.", utcnow(), 1, stance=stance)
+    )
+    panel.checkpoint.record_failure("clinical_expert", StepKey.speaking(1, "clinical_expert"))
+    panel.checkpoint.record_answer(StepKey.speaking(1, "fda_expert"), AnswerNote("repaired", 2, "bad ranking"))
+    panel.complete_round(1, Consensus(0.5, 0.4, "m", {"coverage": 0.5}), {"note": "x"})
+    panel.checkpoint.mark(StepKey.round_end(1))
+    panel.record_usage(10, 5, 0.001)
+
+
+async def test_a_panel_reads_back_as_written_and_only_for_its_tenant(storage: Storage) -> None:
     panel = draft()
-    await add(store, panel)
-    async with store.uow(A) as uow:
+    await add(storage, panel)
+    async with storage.uow(A) as uow:
         got = await uow.panels.get(panel.panel_id)
-    assert got.body() == panel.body() and got.status is PanelStatus.DRAFT
-    async with store.uow(B) as uow:
+    assert got == panel and got.status is PanelStatus.DRAFT
+    async with storage.uow(B) as uow:
         with pytest.raises(PanelNotFound):
             await uow.panels.get(panel.panel_id)
         with pytest.raises(PanelNotFound):
             await uow.panels.get(PanelId.generate())
 
 
-async def test_events_get_gapless_sequence_numbers_across_saves(store: Container) -> None:
-    panel = draft()
-    await add(store, panel)
+async def test_a_discussed_panel_reads_back_whole_with_its_checkpoint(storage: Storage) -> None:
+    panel = await started(storage)
+    discussed(panel)
+    panel.complete(Recommendation("Do A", "Because", ("a",), ("b",), degraded=True, decided_by="moderator"))
+    async with storage.uow(A, write=True) as uow:
+        await uow.panels.save(panel)
+        await uow.commit()
+    async with storage.uow(A) as uow:
+        got = await uow.panels.get(panel.panel_id)
+    assert got == panel
+    assert got.checkpoint.message(StepKey.speaking(1, "fda_expert")) == panel.rounds[0].messages[0]
+    assert got.checkpoint.decision(StepKey.decision("frame")) == {"options": ["A", "B"]}
+    assert got.checkpoint.failed("clinical_expert", StepKey.speaking(1, "clinical_expert"))
+    assert got.checkpoint.passed(StepKey.round_end(1))
+
+
+async def test_events_get_gapless_sequence_numbers_across_saves(storage: Storage) -> None:
+    panel = await started(storage)  # panel_started is event 1
     stored = []
     for _ in range(3):
-        panel.pending_events.clear()
         panel.record_expert_failure("fda_expert", "x", 1)
         panel.record_expert_failure("fda_expert", "y", 1)
-        async with store.uow(A, write=True) as uow:
+        async with storage.uow(A, write=True) as uow:
             stored += await uow.panels.save(panel)
             await uow.commit()
-    assert [e.seq for e in stored] == [1, 2, 3, 4, 5, 6]
-    assert all(e.tenant_id == A for e in stored)
-    async with store.uow(A) as uow:
+    assert [e.seq for e in stored] == [2, 3, 4, 5, 6, 7] and panel.last_seq == 7
+    assert all(e.tenant_id == A and e.type == "error" for e in stored)
+    assert stored[0].data == {"message": "x", "agent_id": "fda_expert", "round": 1, "terminal": False}
+    async with storage.uow(A) as uow:
         assert [e.seq for e in await uow.events.read(panel.panel_id, after=2, limit=3)] == [3, 4, 5]
-        assert await uow.events.read(panel.panel_id, after=6) == []
-    async with store.uow(B) as uow:
+        assert await uow.events.read(panel.panel_id, after=7) == []
+        assert (await uow.events.read(panel.panel_id, after=0))[0].type == "panel_started"
+    async with storage.uow(B) as uow:
         assert await uow.events.read(panel.panel_id, after=0) == []
 
 
-async def test_a_stale_attempt_writes_nothing(store: Container) -> None:
+async def test_a_stale_attempt_writes_nothing(storage: Storage) -> None:
     panel = draft()
-    await add(store, panel)
-    async with store.uow(A, write=True) as uow:
+    await add(storage, panel)
+    async with storage.uow(A, write=True) as uow:
         await uow.panels.save(panel, bump_attempt=True)
         await uow.commit()
     assert panel.attempt == 1
     stale = draft()
     stale.panel_id, stale.attempt = panel.panel_id, 0
     stale.record_expert_failure("fda_expert", "late", 1)
-    async with store.uow(A, write=True) as uow:
+    async with storage.uow(A, write=True) as uow:
         with pytest.raises(StaleAttempt):
             await uow.panels.save(stale)
-    async with store.uow(A) as uow:
+    async with storage.uow(A) as uow:
         assert await uow.events.read(panel.panel_id, after=0) == []
         assert (await uow.panels.get(panel.panel_id)).attempt == 1
 
 
-async def test_an_uncommitted_unit_of_work_leaves_no_trace(store: Container) -> None:
+async def test_an_ended_panel_takes_no_more_writes(storage: Storage) -> None:
+    panel = await started(storage)
+    panel.cancel()
+    async with storage.uow(A, write=True) as uow:
+        await uow.panels.save(panel)
+        await uow.commit()
+    panel.record_expert_failure("fda_expert", "too late", 1)
+    async with storage.uow(A, write=True) as uow:
+        with pytest.raises(StaleAttempt):
+            await uow.panels.save(panel)
+
+
+async def test_another_tenant_cannot_write_a_panel(storage: Storage) -> None:
+    panel = await started(storage)
+    intruder = draft(B)
+    intruder.panel_id, intruder.attempt = panel.panel_id, panel.attempt
+    intruder.record_expert_failure("fda_expert", "not mine", 1)
+    async with storage.uow(B, write=True) as uow:
+        with pytest.raises(StaleAttempt):
+            await uow.panels.save(intruder)
+
+
+async def test_an_uncommitted_unit_of_work_leaves_no_trace(storage: Storage) -> None:
     panel = draft()
-    async with store.uow(A, write=True) as uow:
+    async with storage.uow(A, write=True) as uow:
         await uow.panels.add(panel, idempotency_key=None, fingerprint=None)
-    async with store.uow(A) as uow:
+        await uow.agents.add(Expert("acme_expert", "Ada", "Role", (), "Do."))
+    async with storage.uow(A) as uow:
         with pytest.raises(PanelNotFound):
             await uow.panels.get(panel.panel_id)
+        assert await uow.agents.all() == []
 
 
-async def test_pages_are_newest_first_filtered_and_counted(store: Container) -> None:
+async def test_a_unit_of_work_reads_its_own_writes_before_the_commit(storage: Storage) -> None:
+    panel = draft()
+    async with storage.uow(A, write=True) as uow:
+        await uow.panels.add(panel, idempotency_key=None, fingerprint=None)
+        assert (await uow.panels.get(panel.panel_id)).panel_id == panel.panel_id
+        await uow.commit()
+
+
+async def test_pages_are_newest_first_filtered_and_counted(storage: Storage) -> None:
     panels = [draft(), draft(panel_type=PanelType.DELPHI), draft(), draft(B)]
     for i, panel in enumerate(panels):
         panel.created_at = utcnow() + timedelta(seconds=i)
-        await add(store, panel)
-    async with store.uow(A) as uow:
+        await add(storage, panel)
+    async with storage.uow(A) as uow:
         page = await uow.panels.page(limit=2, offset=0, status=None, panel_type=None)
         delphi = await uow.panels.page(limit=10, offset=0, status=None, panel_type=PanelType.DELPHI)
+        drafts = await uow.panels.page(limit=10, offset=0, status=PanelStatus.DRAFT, panel_type=None)
+        done = await uow.panels.page(limit=10, offset=0, status=PanelStatus.COMPLETED, panel_type=None)
         empty = await uow.panels.page(limit=10, offset=5, status=None, panel_type=None)
     assert [p.panel_id for p in page.panels] == [panels[2].panel_id, panels[1].panel_id]
     assert page.total == 3
     assert [p.panel_id for p in delphi.panels] == [panels[1].panel_id] and delphi.total == 1
+    assert drafts.total == 3 and done.total == 0 and done.panels == []
     assert empty.panels == [] and empty.total == 3
 
 
-async def test_idempotency_keys_are_per_tenant(store: Container) -> None:
+async def test_idempotency_keys_are_per_tenant_and_unique(storage: Storage) -> None:
     panel = draft()
-    await add(store, panel, key="k1")
-    async with store.uow(A) as uow:
+    await add(storage, panel, key="k1")
+    async with storage.uow(A) as uow:
         found = await uow.panels.find_by_idempotency_key("k1")
     assert found is not None and found[0].panel_id == panel.panel_id and found[1] == "f"
-    async with store.uow(B) as uow:
+    async with storage.uow(B) as uow:
         assert await uow.panels.find_by_idempotency_key("k1") is None
+    await add(storage, draft(B), key="k1")
+    async with storage.uow(A, write=True) as uow:
+        with pytest.raises(IdempotencyConflict):
+            await uow.panels.add(draft(), idempotency_key="k1", fingerprint="g")
 
 
-async def test_tickets_are_used_once_and_expire(store: Container) -> None:
+async def test_tickets_are_used_once_and_expire(storage: Storage) -> None:
     panel_id = PanelId.generate()
     now = utcnow()
-    async with store.uow(A, write=True) as uow:
+    async with storage.uow(A, write=True) as uow:
         await uow.tickets.add("d1", Ticket(A, panel_id), now + timedelta(seconds=30))
         await uow.tickets.add("d2", Ticket(A, panel_id), now - timedelta(seconds=1))
         await uow.commit()
-    async with store.uow(A, write=True) as uow:
+    async with storage.uow(A, write=True) as uow:
         assert await uow.tickets.consume("d1", now) == Ticket(A, panel_id)
         assert await uow.tickets.consume("d1", now) is None
         assert await uow.tickets.consume("d2", now) is None
@@ -144,16 +220,47 @@ async def test_tickets_are_used_once_and_expire(store: Container) -> None:
         await uow.commit()
 
 
-async def test_tenant_experts_are_private_and_unique(store: Container) -> None:
-    expert = Expert("acme_expert", "Ada", "Role", ("a", "b"), "Do things.", "gpt-4o", "openai")
-    async with store.uow(A, write=True) as uow:
+async def test_tenant_experts_are_private_and_unique(storage: Storage) -> None:
+    expert = Expert("acme_expert", "Ada", "Role", ("a", "b"), "Do things.", "gpt-4o", "openai", output_mode="prompt")
+    async with storage.uow(A, write=True) as uow:
         await uow.agents.add(expert)
         await uow.commit()
-    async with store.uow(A, write=True) as uow:
+    async with storage.uow(A, write=True) as uow:
         assert await uow.agents.get("acme_expert") == expert
         assert await uow.agents.all() == [expert]
         with pytest.raises(AgentAlreadyExists):
             await uow.agents.add(expert)
-    async with store.uow(B) as uow:
+    async with storage.uow(B) as uow:
         assert await uow.agents.get("acme_expert") is None
         assert await uow.agents.all() == []
+
+
+async def test_every_checkpoint_writer_commits_the_step_with_its_events_and_is_fenced(storage: Storage) -> None:
+    for writer in storage.checkpoint_writers:
+        panel = await started(storage)
+        discussed(panel)
+        stored = await writer.write(panel)
+        assert [e.type for e in stored] == ["round_started", "expert_speaking", "round_complete", "consensus_update"]
+        assert [e.seq for e in stored] == [2, 3, 4, 5] and panel.pending_events == []
+        async with storage.uow(A) as uow:
+            assert await uow.panels.get(panel.panel_id) == panel
+        panel.attempt = 0  # another runner took over
+        panel.record_expert_failure("fda_expert", "late", 1)
+        with pytest.raises(StaleAttempt):
+            await writer.write(panel)
+
+
+async def test_the_recovery_scan_finds_unfinished_panels_of_every_tenant_oldest_first(storage: Storage) -> None:
+    queued, running, ended, fresh = draft(A), draft(B), draft(A), draft(A)
+    for i, panel in enumerate((queued, running, ended, fresh)):
+        panel.created_at = utcnow() + timedelta(seconds=i)
+        await add(storage, panel)
+    queued.queue()
+    running.queue()
+    running.start()
+    ended.cancel()
+    for panel in (queued, running, ended):
+        async with storage.uow(panel.tenant_id, write=True) as uow:
+            await uow.panels.save(panel)
+            await uow.commit()
+    assert await storage.recovery.unfinished() == [(A, queued.panel_id), (B, running.panel_id)]

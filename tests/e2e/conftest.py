@@ -27,7 +27,7 @@ import pytest
 import uvicorn
 
 from ask_panel.api.app import create_app
-from ask_panel.bootstrap import Container
+from ask_panel.bootstrap import Container, bootstrap
 from tests.conftest import JWT_SECRET, TENANT_A, headers_for, make_settings
 
 STARTUP_TIMEOUT_S = 30.0
@@ -207,7 +207,7 @@ async def _serve_in_process(
     values: dict[str, Any] = {"simulated_token_delay_ms": TOKEN_DELAY_MS}
     values.update(overrides)
     settings = make_settings(database_url, **values)
-    container = Container(settings)
+    container = bootstrap(settings)
     app = create_app(container=container)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

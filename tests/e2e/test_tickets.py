@@ -8,8 +8,9 @@ import httpx2
 import pytest
 
 from ask_panel.domain.errors import InvalidTicket
+from ask_panel.domain.ids import PanelId
 from ask_panel.domain.panel import utcnow
-from ask_panel.infrastructure.auth import mint_token
+from ask_panel.infrastructure.auth import mint_jwt
 from tests.conftest import JWT_SECRET, TENANT_A, headers_for
 from tests.e2e.conftest import LiveServer, new_panel, read_all, run_to_end, signature
 
@@ -84,16 +85,16 @@ async def test_an_expired_ticket_is_refused(client: httpx2.AsyncClient, live_ser
     ticket = await issue(client, pid)
     tickets = live_server.container.tickets
     with pytest.raises(InvalidTicket):
-        await tickets.redeem(ticket, pid, now=utcnow() + timedelta(seconds=61))
+        await tickets.redeem(ticket, PanelId.from_string(pid), now=utcnow() + timedelta(seconds=61))
     # Refused once expired, but not burnt: still valid now, once.
-    tenant = await tickets.redeem(ticket, pid)
+    tenant = await tickets.redeem(ticket, PanelId.from_string(pid))
     assert str(tenant) == TENANT_A
     assert (await watch_with_ticket(client, pid, ticket)).status_code == 401
 
 
 async def test_a_bearer_token_in_the_query_string_is_not_accepted(client: httpx2.AsyncClient) -> None:
     panel = await new_panel(client)
-    token = mint_token(JWT_SECRET, [TENANT_A])
+    token = mint_jwt(JWT_SECRET, [TENANT_A])
     path = f"/api/v1/panels/{panel['panel_id']}/stream"
     for params in ({"access_token": token}, {"access_token": token, "token": token}):
         response = await client.get(path, params=params)

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ask_panel.infrastructure.db.migrate import downgrade, upgrade
-from tests.postgres import PostgresTemplate, owner_url
+from tests.postgres import owner_url
 
 
 async def table_names(url: str) -> set[str]:
@@ -52,4 +52,3 @@ async def test_postgres_upgrades_from_empty_and_downgrades() -> None:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    assert PostgresTemplate  # the same helpers build the per-test databases

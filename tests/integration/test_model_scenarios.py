@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from ask_panel.bootstrap import Container
-from ask_panel.domain.ids import TenantId
+from ask_panel.domain.ids import PanelId, TenantId
 from tests.conftest import TENANT_A, TERMINAL, create_panel, headers_for, make_settings, serving, wait_for_status
 from tests.integration.mock_llms import LLMock, fakellm, llmock
 
@@ -117,8 +117,8 @@ async def run_panel(client: httpx2.AsyncClient, agents: list[str] = EXPERTS, **c
 
 
 async def step_outcomes(container: Container, panel: dict[str, Any]) -> dict[str, str]:
-    stored = await container.panels.get(TenantId.from_string(TENANT_A), panel["panel_id"])
-    return {key: note["outcome"] for key, note in stored.steps.get("answers", {}).items()}
+    stored = await container.panels.get(TenantId.from_string(TENANT_A), PanelId.from_string(panel["panel_id"]))
+    return {str(key): note.outcome for key, note in stored.checkpoint.answers.items()}
 
 
 def expert_messages(panel: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.integration.processes import api_process, parse_sse, start_worker
 from tests.postgres import PostgresTemplate
+from tests.redis_server import redis_or_skip
 
 pytestmark = pytest.mark.slow
 TENANT = {"X-Tenant-ID": "11111111-1111-1111-1111-111111111111"}
@@ -43,21 +44,6 @@ def read_stream(
             if stop_after is not None and line == "" and len(parse_sse(lines)) >= stop_after:
                 break
     return parse_sse(lines)
-
-
-def redis_or_skip() -> str:
-    import os
-
-    import redis
-
-    url = os.environ.get("ASK_PANEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"Redis is required under CI: {exc}")
-        pytest.skip(f"no Redis reachable at {url}: {exc}")
-    return url
 
 
 @pytest.mark.parametrize("fanout", ["postgres", "redis"])

@@ -7,12 +7,22 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ask_panel.application.panels import CreatePanel
-from ask_panel.bootstrap import Container
+from ask_panel.application.ports import UnitOfWork
+from ask_panel.bootstrap import Container, bootstrap
 from ask_panel.domain.ids import TenantId
-from tests.conftest import make_settings
+from ask_panel.domain.status import PanelType
+from ask_panel.infrastructure.db.uow import SqlUnitOfWork
+from tests.conftest import database_of, make_settings
 from tests.postgres import PostgresTemplate
+
+
+def connection_of(uow: UnitOfWork) -> AsyncConnection:
+    assert isinstance(uow, SqlUnitOfWork)
+    return uow.connection
+
 
 A = TenantId.from_string("11111111-1111-1111-1111-111111111111")
 B = TenantId.from_string("22222222-2222-2222-2222-222222222222")
@@ -21,7 +31,7 @@ B = TenantId.from_string("22222222-2222-2222-2222-222222222222")
 @pytest.fixture
 async def pg(postgres_template: PostgresTemplate) -> AsyncIterator[Container]:
     with postgres_template.fresh_database() as url:
-        container = Container(make_settings(url))
+        container = bootstrap(make_settings(url))
         try:
             await _seed(container)
             yield container
@@ -33,13 +43,14 @@ async def _seed(container: Container) -> None:
     await container.start()
     for tenant in (A, B):
         created = await container.panels.create(
-            tenant, CreatePanel(query=f"Question of {tenant}?", panel_type="structured", agent_ids=["fda_expert"])
+            tenant,
+            CreatePanel(query=f"Question of {tenant}?", panel_type=PanelType.STRUCTURED, agent_ids=["fda_expert"]),
         )
-        await container.panels.cancel(tenant, str(created.panel.panel_id))  # writes an event too
+        await container.panels.cancel(tenant, created.panel.panel_id)  # writes an event too
 
 
 async def test_the_service_role_is_neither_superuser_nor_exempt_from_rls(pg: Container) -> None:
-    async with pg.database.engine.connect() as conn:
+    async with database_of(pg).engine.connect() as conn:
         row = (
             await conn.execute(text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"))
         ).one()
@@ -51,7 +62,7 @@ async def test_the_service_role_is_neither_superuser_nor_exempt_from_rls(pg: Con
 
 async def test_a_query_that_forgets_the_tenant_filter_sees_only_its_own_tenant(pg: Container) -> None:
     async with pg.uow(A) as uow:
-        conn = uow.panels._conn  # the unit of work's connection, tenant already set
+        conn = connection_of(uow)  # the unit of work's connection, tenant already set
         panels = (await conn.execute(text("SELECT tenant_id FROM panels"))).scalars().all()
         events = (await conn.execute(text("SELECT tenant_id FROM panel_events"))).scalars().all()
     assert panels == [str(A)]
@@ -59,14 +70,14 @@ async def test_a_query_that_forgets_the_tenant_filter_sees_only_its_own_tenant(p
 
 
 async def test_without_a_tenant_in_the_transaction_nothing_is_visible(pg: Container) -> None:
-    async with pg.database.engine.connect() as conn:
+    async with database_of(pg).engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM panels"))).scalar() == 0
         assert (await conn.execute(text("SELECT count(*) FROM panel_events"))).scalar() == 0
 
 
 async def test_writing_a_row_for_another_tenant_is_refused(pg: Container) -> None:
     async with pg.uow(A, write=True) as uow:
-        conn = uow.panels._conn
+        conn = connection_of(uow)
         with pytest.raises(DBAPIError):
             await conn.execute(
                 text(
@@ -78,8 +89,8 @@ async def test_writing_a_row_for_another_tenant_is_refused(pg: Container) -> Non
 
 
 async def test_the_recovery_scan_sees_every_tenant(pg: Container) -> None:
-    async with pg.database.system_connection() as conn:
+    async with database_of(pg).system_connection() as conn:
         tenants = (await conn.execute(text("SELECT DISTINCT tenant_id FROM panels"))).scalars().all()
     assert sorted(tenants) == sorted([str(A), str(B)])
-    async with pg.database.engine.connect() as conn:
+    async with database_of(pg).engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM panels"))).scalar() == 0, "the bypass does not leak"

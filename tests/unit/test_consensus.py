@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ask_panel.domain.consensus import Distribution, kendalls_w, measure, quartiles
-from ask_panel.domain.panel import Stance
+from ask_panel.domain.values import Stance
 
 OPTIONS = ("a", "b", "c")
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ask_panel.api.wire import sse_frame
+from ask_panel.application.deltas import DeltaBatcher
 from ask_panel.application.hub import EventHub
-from ask_panel.application.tokens import TokenBatcher
 from ask_panel.domain.errors import TooManyStreams
-from ask_panel.domain.events import StoredEvent
+from ask_panel.domain.events import ExpertToken, StoredEvent
 from ask_panel.domain.ids import PanelId, TenantId
 
 T = TenantId.from_string("11111111-1111-1111-1111-111111111111")
@@ -25,11 +26,11 @@ async def test_every_subscriber_gets_the_same_encoded_bytes() -> None:
     hub = EventHub()
     subs = [hub.subscribe(P, T) for _ in range(3)]
     hub.deliver(P, [event(1), event(2)])
-    batches = [await s.next() for s in subs]
-    assert all(len(b) == 2 for b in batches)
-    assert batches[0][0] is batches[1][0] is batches[2][0], "one WireEvent object shared by all"
-    assert batches[0][0].sse == b'id: 1\nevent: expert_speaking\ndata: {"n":1}\n\n'
-    assert batches[0][0].sse is batches[1][0].sse
+    batches = [batch for s in subs if (batch := await s.next()) is not None]
+    assert len(batches) == 3 and all(len(b) == 2 for b in batches)
+    assert batches[0][0] is batches[1][0] is batches[2][0], "one LiveEvent object shared by all"
+    assert sse_frame(batches[0][0]) == b'id: 1\nevent: expert_speaking\ndata: {"n":1}\n\n'
+    assert sse_frame(batches[0][0]) is sse_frame(batches[1][0]), "encoded once"
 
 
 async def test_an_idle_subscriber_waits_without_polling_and_wakes_on_publish() -> None:
@@ -39,7 +40,7 @@ async def test_an_idle_subscriber_waits_without_polling_and_wakes_on_publish() -
     await asyncio.sleep(0)
     assert not waiting.done()
     await hub.publish(P, [event(1)])
-    assert [e.seq for e in await waiting] == [1]
+    assert [e.seq for e in await waiting or []] == [1]
 
 
 async def test_a_subscriber_whose_buffer_overflows_is_dropped_not_the_others() -> None:
@@ -47,10 +48,10 @@ async def test_a_subscriber_whose_buffer_overflows_is_dropped_not_the_others() -
     slow, fast = hub.subscribe(P, T), hub.subscribe(P, T)
     for seq in range(1, 4):
         hub.deliver(P, [event(seq)])
-        assert len(await fast.next()) == 1
+        assert len(await fast.next() or []) == 1
     hub.deliver(P, [event(4), event(5)])
     assert slow.dropped and await slow.next() is None
-    assert [e.seq for e in await fast.next()] == [4, 5]
+    assert [e.seq for e in await fast.next() or []] == [4, 5]
 
 
 def test_stream_caps_per_process_and_per_tenant() -> None:
@@ -68,20 +69,41 @@ def test_stream_caps_per_process_and_per_tenant() -> None:
     assert hub.open_streams == 3
 
 
-def test_token_deltas_go_only_to_subscribers_that_asked() -> None:
+def test_text_deltas_go_only_to_subscribers_that_asked() -> None:
     hub = EventHub()
-    plain, tokens = hub.subscribe(P, T), hub.subscribe(P, T, tokens=True)
-    assert hub.wants_tokens(P)
-    hub.publish_tokens(P, {"delta": "hi"})
-    assert plain._buffer == [] and tokens._buffer[0].seq is None
-    assert b"id:" not in tokens._buffer[0].sse
-    hub.unsubscribe(tokens)
-    assert not hub.wants_tokens(P)
+    plain, deltas = hub.subscribe(P, T), hub.subscribe(P, T, deltas=True)
+    assert hub.wants_deltas(P)
+    hub.publish_delta(P, ExpertToken("fda_expert", "Dr. A", 1, "hi"))
+    assert plain._buffer == [] and deltas._buffer[0].seq is None
+    frame = sse_frame(deltas._buffer[0])
+    assert (
+        frame == b'event: expert_token\ndata: {"agent_id":"fda_expert","agent_name":"Dr. A","round":1,"delta":"hi"}\n\n'
+    )
+    hub.unsubscribe(deltas)
+    assert not hub.wants_deltas(P)
 
 
-def test_the_token_batcher_flushes_by_size() -> None:
+async def test_a_panel_s_first_delta_subscriber_is_announced_once() -> None:
+    hub = EventHub()
+    waiting = asyncio.create_task(hub.new_delta_interest())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    first = hub.subscribe(P, T, deltas=True)
+    hub.subscribe(P, T, deltas=True)
+    hub.subscribe(P, T)
+    assert await waiting == [P]
+    gone = PanelId.generate()
+    hub.unsubscribe(hub.subscribe(gone, T, deltas=True))  # came and went: nothing to announce
+    hub.unsubscribe(first)
+    later = asyncio.create_task(hub.new_delta_interest())
+    await asyncio.sleep(0)
+    assert not later.done()
+    later.cancel()
+
+
+def test_the_delta_batcher_flushes_by_size() -> None:
     sent: list[str] = []
-    batcher = TokenBatcher(sent.append, chars=16, seconds=60)
+    batcher = DeltaBatcher(sent.append, chars=16, seconds=60)
     for word in ["one ", "two ", "three ", "four ", "five"]:
         batcher.add(word)
     batcher.flush()

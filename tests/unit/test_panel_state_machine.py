@@ -6,12 +6,14 @@ import random
 
 import pytest
 
+from ask_panel.domain.checkpoint import StepKey
 from ask_panel.domain.configuration import PanelConfiguration
 from ask_panel.domain.errors import IllegalTransition, InvalidInput
-from ask_panel.domain.events import EventType
+from ask_panel.domain.events import EventType, PanelFailed
 from ask_panel.domain.ids import PanelId, TenantId
-from ask_panel.domain.panel import Member, Panel, Recommendation, estimate_duration
+from ask_panel.domain.panel import Panel, estimate_duration, utcnow
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.values import Member, Message, Recommendation
 
 TENANT = TenantId.from_string("11111111-1111-1111-1111-111111111111")
 
@@ -84,7 +86,7 @@ def test_failing_records_the_error_and_a_terminal_error_event() -> None:
     panel.fail("provider down")
     assert panel.error == "provider down"
     event = panel.pending_events[-1]
-    assert event.type is EventType.ERROR and event.data["terminal"] is True
+    assert isinstance(event, PanelFailed) and event.type is EventType.ERROR and event.terminal is True
 
 
 def test_configuration_defaults_and_a_drawn_seed() -> None:
@@ -114,25 +116,21 @@ def test_invalid_configuration_is_rejected(raw: dict[str, object]) -> None:
         PanelConfiguration.parse(raw)
 
 
-def test_the_body_round_trips_through_restore() -> None:
+def test_a_message_needs_a_running_panel_and_a_round_that_has_begun() -> None:
     panel = new_panel()
+    message = Message("fda_expert", "Dr. A", "Hello", utcnow(), 1)
+    with pytest.raises(IllegalTransition):
+        panel.add_message(StepKey.speaking(1, "fda_expert"), message)
     panel.queue()
     panel.start()
-    restored = Panel.restore(
-        panel_id=panel.panel_id,
-        tenant_id=panel.tenant_id,
-        query=panel.query,
-        panel_type=panel.panel_type,
-        status=panel.status,
-        error=None,
-        created_at=panel.created_at,
-        updated_at=panel.updated_at,
-        attempt=3,
-        last_seq=1,
-        body=panel.body(),
-    )
-    assert restored.body() == panel.body()
-    assert restored.attempt == 3
+    with pytest.raises(IllegalTransition):
+        panel.add_message(StepKey.speaking(1, "fda_expert"), message)
+    with pytest.raises(KeyError):
+        panel.round(1)
+    panel.begin_round(1)
+    panel.add_message(StepKey.speaking(1, "fda_expert"), message)
+    assert panel.round(1).messages == [message]
+    assert panel.checkpoint.message(StepKey.speaking(1, "fda_expert")) is message
 
 
 def test_estimated_duration_grows_with_rounds_and_members() -> None:

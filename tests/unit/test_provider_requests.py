@@ -14,7 +14,8 @@ import pytest
 from ask_panel.domain.errors import ProviderError
 from ask_panel.domain.llm import ChatMessage, StreamEnd, StreamPart, TextDelta, TokenUsage
 from ask_panel.infrastructure.llm.anthropic import AnthropicProvider, json_instruction
-from ask_panel.infrastructure.llm.openai_compat import OpenAICompatibleProvider, parse_retry_after
+from ask_panel.infrastructure.llm.openai_compat import OpenAICompatibleProvider
+from ask_panel.infrastructure.llm.provider_http import parse_retry_after
 
 Provider = OpenAICompatibleProvider | AnthropicProvider
 Handler = Callable[[httpx2.Request], httpx2.Response]

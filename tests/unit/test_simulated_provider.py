@@ -9,7 +9,7 @@ import pytest
 from ask_panel.domain.errors import ProviderError
 from ask_panel.domain.experts import BUILTIN_BY_ID
 from ask_panel.domain.llm import ChatMessage, StreamEnd, TextDelta
-from ask_panel.domain.strategies.base import stance_request, synthesis_schema
+from ask_panel.domain.strategies.schemas import stance_request, synthesis_schema
 from ask_panel.infrastructure.llm.resilient import ResilientProvider
 from ask_panel.infrastructure.llm.simulated import SimulatedProvider
 
@@ -29,7 +29,7 @@ async def collect(
     async for part in provider.stream(messages, model=None, temperature=None, json_schema=schema):
         if isinstance(part, TextDelta):
             deltas.append(part.text)
-        else:
+        elif isinstance(part, StreamEnd):
             end = part
     assert end is not None
     return deltas, end

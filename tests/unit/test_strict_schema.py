@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ask_panel.domain.strategies.base import options_schema, stance_request, synthesis_schema
+from ask_panel.domain.strategies.schemas import options_schema, stance_request, synthesis_schema
 from ask_panel.infrastructure.llm.strict_schema import SUPPORTED_KEYWORDS, strict_schema
 
 

@@ -13,7 +13,7 @@ from ask_panel.api import errors
 from ask_panel.api.fastpath import WatchStreamFastPath
 from ask_panel.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from ask_panel.api.routes import agents, health, panels, streams
-from ask_panel.bootstrap import Container
+from ask_panel.bootstrap import Container, bootstrap
 from ask_panel.config import Settings
 
 DESCRIPTION = """AI expert panels: a panel of expert personas discusses a question in rounds under a
@@ -31,17 +31,23 @@ class AskPanelAPI(FastAPI):
     uvicorn's `send` directly (and the stream holds none of those layers while it lives).
     """
 
+    watch_fast_path = True
+
     def build_middleware_stack(self) -> ASGIApp:
-        return WatchStreamFastPath(super().build_middleware_stack())
+        stack = super().build_middleware_stack()
+        return WatchStreamFastPath(stack) if self.watch_fast_path else stack
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, container: Container | None = None, watch_fast_path: bool = True
+) -> FastAPI:
+    """The service's ASGI app. `watch_fast_path=False` serves GET /stream by its route alone (for tests)."""
     settings = settings or (container.settings if container else Settings())
     owned = container is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        current = container or Container(settings)
+        current = container or bootstrap(settings)
         app.state.container = current
         await current.start()
         try:
@@ -62,6 +68,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             {"name": "health", "description": "Probes"},
         ],
     )
+    app.watch_fast_path = watch_fast_path
     if container is not None:
         app.state.container = container
     errors.install(app)

@@ -7,29 +7,19 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from starlette.requests import HTTPConnection
 
-from ask_panel.api.errors import BadRequest, Forbidden, Unauthorized
+from ask_panel.api.errors import Forbidden, Unauthorized
+from ask_panel.api.params import parse_tenant
 from ask_panel.application.agents import AgentService
 from ask_panel.application.panels import PanelService
 from ask_panel.application.streams import StreamService
 from ask_panel.application.tickets import TicketService
 from ask_panel.bootstrap import Container
-from ask_panel.domain.errors import InvalidInput
 from ask_panel.domain.ids import TenantId
-from ask_panel.domain.tenancy import TenantContext
 
 
 def container_of(connection: HTTPConnection) -> Container:
     container: Container = connection.app.state.container
     return container
-
-
-def _parse_tenant(value: str | None) -> TenantId:
-    if not value:
-        raise BadRequest("The X-Tenant-ID header is required")
-    try:
-        return TenantId.from_string(value)
-    except InvalidInput:
-        raise BadRequest("X-Tenant-ID must be a UUID") from None
 
 
 def _bearer(authorization: str | None) -> str:
@@ -43,13 +33,12 @@ def _bearer(authorization: str | None) -> str:
 
 async def authenticate(connection: HTTPConnection, tenant_header: str | None, authorization: str | None) -> TenantId:
     """The tenant of a request: X-Tenant-ID, checked against the bearer token's grants."""
-    tenant = _parse_tenant(tenant_header)
+    tenant = parse_tenant(tenant_header)
     container = container_of(connection)
     if container.verifier is not None:
         principal = await container.verifier.verify(_bearer(authorization))
         if not principal.may_act_for(tenant):
             raise Forbidden("The token does not grant access to this tenant")
-    TenantContext.set(tenant)
     return tenant
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ask_panel.domain import errors as domain
-from ask_panel.infrastructure.auth import InvalidToken
+from ask_panel.infrastructure.auth import InvalidJwt
 from ask_panel.observability import current_request_id
 
 log = logging.getLogger(__name__)
@@ -36,11 +36,15 @@ class PayloadTooLarge(domain.DomainError):
     title = "Payload too large"
 
 
-# exception class -> (HTTP status, problem type slug); the most specific class wins.
+# Where a parameter that cannot be parsed is a 400 (the request's envelope); a body's problems are 422.
+ENVELOPE = frozenset({"path", "query", "header", "cookie"})
+
+# exception class -> (HTTP status, problem type slug); the most specific class wins. Each domain
+# error has one status everywhere (InvalidInput is always 422: it is about the content).
 STATUS: dict[type[Exception], tuple[int, str]] = {
     BadRequest: (400, "bad-request"),
     Unauthorized: (401, "unauthorized"),
-    InvalidToken: (401, "unauthorized"),
+    InvalidJwt: (401, "unauthorized"),
     domain.InvalidTicket: (401, "invalid-ticket"),
     Forbidden: (403, "forbidden"),
     domain.PanelNotFound: (404, "panel-not-found"),
@@ -88,7 +92,7 @@ def problem_for(exc: Exception) -> JSONResponse:
         extra["agent_ids"] = exc.agent_ids
     if isinstance(exc, domain.DomainError):
         return problem(status, slug, exc.title, exc.detail, **extra)
-    if isinstance(exc, InvalidToken):
+    if isinstance(exc, InvalidJwt):
         return problem(status, slug, "Unauthorized", str(exc))
     return problem(500, "internal-error", "Internal server error", "An unexpected error occurred.")
 
@@ -103,6 +107,8 @@ def install(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
         detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+        if any(e["loc"][:1] and e["loc"][0] in ENVELOPE for e in errors):
+            return problem(400, "bad-request", BadRequest.title, detail, errors=errors)
         return problem(422, "validation-error", "Request validation failed", detail, errors=errors)
 
     async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -120,7 +126,7 @@ def install(app: FastAPI) -> None:
         return problem(500, "internal-error", "Internal server error", "An unexpected error occurred.")
 
     app.add_exception_handler(domain.DomainError, on_domain_error)
-    app.add_exception_handler(InvalidToken, on_domain_error)
+    app.add_exception_handler(InvalidJwt, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -1,4 +1,9 @@
-"""Request and response bodies of the API (separate create and public shapes)."""
+"""Request and response bodies of the API (separate create and public shapes).
+
+Public shapes reuse the domain's value objects (stdlib dataclasses, which pydantic accepts as schema
+parts), so each concept's fields are declared once, in the domain. This module imports pydantic and
+the domain only (no FastAPI or Starlette): a Python client can import it without the server.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ask_panel.domain.configuration import PanelConfiguration
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.llm import OutputMode
 from ask_panel.domain.panel import Panel
-
-PanelTypeName = Literal["structured", "open", "socratic", "adversarial", "delphi"]
-StatusName = Literal["draft", "queued", "in_progress", "completed", "failed", "cancelled"]
+from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.values import Consensus, Member, Recommendation, Round, Usage
 
 
 class CreatePanelRequest(BaseModel):
@@ -31,7 +36,7 @@ class CreatePanelRequest(BaseModel):
     )
 
     query: str = Field(max_length=100_000, description="The question; 1..ASK_PANEL_MAX_QUERY_CHARS after trimming")
-    panel_type: str = Field(description="structured, open, socratic, adversarial or delphi")
+    panel_type: PanelType = Field(description="How the panel discusses")
     agent_ids: list[str] | None = Field(default=None, max_length=50, description="At most 10 expert ids")
     configuration: dict[str, Any] | None = Field(
         default=None,
@@ -41,75 +46,21 @@ class CreatePanelRequest(BaseModel):
     )
 
 
-class MemberOut(BaseModel):
-    agent_id: str
-    agent_name: str
-    agent_role: str
-
-
-class StanceOut(BaseModel):
-    position: str
-    confidence: float
-    ranking: list[str]
-    endorses: str | None
-    estimate: float | None
-
-
-class MessageOut(BaseModel):
-    agent_id: str
-    agent_name: str
-    content: str
-    timestamp: datetime
-    round: int
-    role: str
-    stance: StanceOut | None
-    metadata: dict[str, Any]
-
-
-class ConsensusOut(BaseModel):
-    level: float
-    confidence: float
-    method: str
-    components: dict[str, Any]
-
-
-class RoundOut(BaseModel):
-    round_number: int
-    messages: list[MessageOut]
-    consensus: ConsensusOut | None
-    feedback: dict[str, Any] | None
-
-
-class RecommendationOut(BaseModel):
-    recommendation: str
-    rationale: str
-    agreement_points: list[str]
-    dissent: list[str]
-    degraded: bool
-    decided_by: str
-    verdict: dict[str, Any] | None
-
-
-class UsageOut(BaseModel):
-    input_tokens: int
-    output_tokens: int
-    llm_calls: int
-    cost_usd: float
-
-
 class PanelResponse(BaseModel):
+    """A panel as clients see it; its parts are the domain's own value objects."""
+
     panel_id: str
     tenant_id: str
     query: str
-    panel_type: PanelTypeName
-    status: StatusName
-    configuration: dict[str, Any]
-    members: list[MemberOut]
+    panel_type: PanelType
+    status: PanelStatus
+    configuration: PanelConfiguration
+    members: list[Member]
     member_selection: Literal["requested", "auto"]
-    discussions: list[RoundOut]
-    consensus: ConsensusOut | None
-    final_recommendation: RecommendationOut | None
-    usage: UsageOut
+    discussions: list[Round] = Field(description="The rounds, in order")
+    consensus: Consensus | None
+    final_recommendation: Recommendation | None
+    usage: Usage
     error: str | None
     total_messages: int
     estimated_duration: int = Field(description="Seconds, estimated from type, rounds and members")
@@ -122,24 +73,19 @@ class PanelResponse(BaseModel):
 
     @classmethod
     def from_panel(cls, panel: Panel) -> PanelResponse:
-        body = panel.body()
-        discussions = body["discussions"]
-        for rnd in discussions:
-            for message in rnd["messages"]:
-                message.pop("key", None)
         return cls(
             panel_id=str(panel.panel_id),
             tenant_id=str(panel.tenant_id),
             query=panel.query,
-            panel_type=panel.panel_type.value,
-            status=panel.status.value,
-            configuration=body["configuration"],
-            members=body["members"],
+            panel_type=panel.panel_type,
+            status=panel.status,
+            configuration=panel.configuration,
+            members=panel.members,
             member_selection="auto" if panel.selection == "auto" else "requested",
-            discussions=discussions,
-            consensus=body["consensus"],
-            final_recommendation=body["final_recommendation"],
-            usage=body["usage"],
+            discussions=panel.rounds,
+            consensus=panel.consensus,
+            final_recommendation=panel.final_recommendation,
+            usage=panel.usage,
             error=panel.error,
             total_messages=panel.total_messages,
             estimated_duration=panel.estimated_duration,
@@ -194,35 +140,13 @@ class CreateAgentRequest(BaseModel):
         "(default: its provider's ASK_PANEL_LLM_OUTPUT_MODE).",
     )
 
-
-class AgentOut(BaseModel):
-    agent_id: str
-    name: str
-    role: str
-    expertise: list[str]
-    instructions: str
-    model: str | None
-    provider: str | None
-    output_mode: OutputMode | None = None
-    builtin: bool
-
-    @classmethod
-    def from_expert(cls, expert: Expert) -> AgentOut:
-        return cls(
-            agent_id=expert.agent_id,
-            name=expert.name,
-            role=expert.role,
-            expertise=list(expert.expertise),
-            instructions=expert.instructions,
-            model=expert.model,
-            provider=expert.provider,
-            output_mode=expert.output_mode,
-            builtin=expert.builtin,
-        )
+    def to_expert(self) -> Expert:
+        """The tenant's expert this request describes (validated and normalised by the service)."""
+        return Expert(**{**self.model_dump(), "expertise": tuple(self.expertise)})
 
 
 class AgentListResponse(BaseModel):
-    agents: list[AgentOut]
+    agents: list[Expert]
 
 
 class TicketResponse(BaseModel):

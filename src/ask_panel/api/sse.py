@@ -17,8 +17,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from ask_panel.api.wire import sse_comment, sse_frame, sse_retry
 from ask_panel.application.streams import PanelStream
-from ask_panel.application.wire import sse_comment, sse_retry
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,6 @@ class StreamSupervisor:
         self._tick = min(tick_s, heartbeat_s / 2, send_timeout_s / 2)
         self._streams: set[SSEResponse] = set()
         self._task: asyncio.Task[None] | None = None
-        self.timed_out = 0
 
     def add(self, stream: SSEResponse) -> None:
         self._streams.add(stream)
@@ -58,15 +57,9 @@ class StreamSupervisor:
             for stream in list(self._streams):
                 if stream.sending_since is not None:
                     if now - stream.sending_since > self.send_timeout_s:
-                        self.timed_out += 1
                         stream.abort()
                 elif now - stream.last_write >= self.heartbeat_s:
                     stream.panel_stream.subscriber.nudge()
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
 
 def supervisor_of(connection: HTTPConnection) -> StreamSupervisor:
@@ -115,9 +108,9 @@ class SSEResponse(Response):
                     if not batch:
                         frame = HEARTBEAT
                     elif len(batch) == 1:
-                        frame = batch[0].sse
+                        frame = sse_frame(batch[0])
                     else:
-                        frame = b"".join(event.sse for event in batch)
+                        frame = b"".join(sse_frame(event) for event in batch)
                     await self._send(send, self._body(frame))
             await self._send(send, {"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:

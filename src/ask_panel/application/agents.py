@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 from ask_panel.application.ports import UnitOfWorkFactory
 from ask_panel.domain.errors import AgentAlreadyExists, AgentNotFound, InvalidInput
@@ -11,18 +11,6 @@ from ask_panel.domain.ids import TenantId
 from ask_panel.domain.llm import parse_output_mode
 
 MAX_EXPERTISE_TERMS = 20
-
-
-@dataclass(frozen=True, slots=True)
-class CreateAgent:
-    agent_id: str
-    name: str
-    role: str
-    expertise: list[str]
-    instructions: str
-    model: str | None = None
-    provider: str | None = None
-    output_mode: str | None = None
 
 
 class AgentService:
@@ -44,30 +32,29 @@ class AgentService:
             raise AgentNotFound(agent_id)
         return expert
 
-    async def create(self, tenant: TenantId, command: CreateAgent) -> Expert:
-        validate_agent_id(command.agent_id)
-        if command.agent_id in BUILTIN_BY_ID:
-            raise AgentAlreadyExists(f"'{command.agent_id}' is a built-in expert and cannot be redefined")
-        if len(command.expertise) > MAX_EXPERTISE_TERMS:
+    async def create(self, tenant: TenantId, requested: Expert) -> Expert:
+        """Add the tenant's own expert (trimmed; never built-in, never shadowing a built-in one)."""
+        validate_agent_id(requested.agent_id)
+        if requested.agent_id in BUILTIN_BY_ID:
+            raise AgentAlreadyExists(f"'{requested.agent_id}' is a built-in expert and cannot be redefined")
+        if len(requested.expertise) > MAX_EXPERTISE_TERMS:
             raise InvalidInput(f"At most {MAX_EXPERTISE_TERMS} expertise terms")
-        if command.provider is not None and command.provider not in self._known_providers:
+        if requested.provider is not None and requested.provider not in self._known_providers:
             raise InvalidInput(f"provider must be one of: {', '.join(sorted(self._known_providers))}")
-        output_mode = parse_output_mode(command.output_mode)
-        expert = Expert(
-            agent_id=command.agent_id,
-            name=command.name.strip(),
-            role=command.role.strip(),
-            expertise=tuple(t.strip() for t in command.expertise if t.strip()),
-            instructions=command.instructions.strip(),
-            model=command.model,
-            provider=command.provider,
-            output_mode=output_mode,
+        expert = replace(
+            requested,
+            name=requested.name.strip(),
+            role=requested.role.strip(),
+            expertise=tuple(t.strip() for t in requested.expertise if t.strip()),
+            instructions=requested.instructions.strip(),
+            output_mode=parse_output_mode(requested.output_mode),
+            builtin=False,
         )
         if not expert.name or not expert.role or not expert.instructions:
             raise InvalidInput("name, role and instructions must not be empty")
         async with self._uow(tenant, write=True) as uow:
-            if await uow.agents.get(command.agent_id) is not None:
-                raise AgentAlreadyExists(f"Agent '{command.agent_id}' already exists")
+            if await uow.agents.get(expert.agent_id) is not None:
+                raise AgentAlreadyExists(f"Agent '{expert.agent_id}' already exists")
             await uow.agents.add(expert)
             await uow.commit()
         return expert

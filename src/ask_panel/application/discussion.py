@@ -2,7 +2,7 @@
 
 Each step (a turn, a decision, a round marker) has a key. A completed step is committed with its
 events in one transaction, fenced by the run's attempt; when a panel is resumed, a step whose key is
-already in the checkpoint is returned from it instead of being done again.
+already in the panel's Checkpoint is returned from it instead of being done again.
 """
 
 from __future__ import annotations
@@ -13,17 +13,20 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from ask_panel.application.deltas import DeltaBatcher
 from ask_panel.application.ports import CheckpointStore, EventPublisher, ProviderRegistry, UnitOfWorkFactory
 from ask_panel.application.pricing import PriceTable
 from ask_panel.application.reasoning import ReasoningFilter, strip_reasoning
 from ask_panel.application.structured_answers import StructuredAnswer, ask_for_json, json_request
-from ask_panel.application.tokens import TokenBatcher
+from ask_panel.domain.checkpoint import AnswerNote, Decision, StepKey
 from ask_panel.domain.errors import ProviderError
-from ask_panel.domain.events import StoredEvent
+from ask_panel.domain.events import ExpertToken, StoredEvent
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamRestart, TextDelta
-from ask_panel.domain.panel import Consensus, Message, Panel, Stance, utcnow
-from ask_panel.domain.strategies.base import Speaker, StanceRequest
+from ask_panel.domain.panel import Panel, utcnow
+from ask_panel.domain.strategies.port import StanceRequest
+from ask_panel.domain.strategies.speakers import Speaker
+from ask_panel.domain.values import Consensus, Message, Stance
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,11 +65,7 @@ class PanelDiscussion:
         self._prices = prices
         self._default_model = default_model
         self._lock = asyncio.Lock()
-        self._messages = {m.key: m for r in panel.discussions for m in r.messages}
-        panel.steps.setdefault("decisions", {})
-        panel.steps.setdefault("markers", [])
-        panel.steps.setdefault("failures", {})
-        self._markers: set[str] = set(panel.steps["markers"])
+        self._checkpoint = panel.checkpoint
 
     @property
     def panel(self) -> Panel:
@@ -89,22 +88,21 @@ class PanelDiscussion:
             if stored:
                 await self._publisher.publish(self._panel.panel_id, stored)
 
-    async def _marker(self, key: str, apply: Callable[[], None]) -> None:
-        if key in self._markers:
+    async def _marker(self, key: StepKey, apply: Callable[[], None]) -> None:
+        if self._checkpoint.passed(key):
             return
 
         def mark() -> None:
             apply()
-            self._markers.add(key)
-            self._panel.steps["markers"].append(key)
+            self._checkpoint.mark(key)
 
         await self.commit(mark)
 
     async def begin_round(self, number: int) -> None:
-        await self._marker(f"round:{number}:start", lambda: self._panel.begin_round(number))
+        await self._marker(StepKey.round_start(number), lambda: self._panel.begin_round(number))
 
     async def end_round(self, number: int, consensus: Consensus | None, feedback: dict[str, Any] | None = None) -> None:
-        await self._marker(f"round:{number}:end", lambda: self._panel.complete_round(number, consensus, feedback))
+        await self._marker(StepKey.round_end(number), lambda: self._panel.complete_round(number, consensus, feedback))
 
     # ---- model calls -----------------------------------------------------------------------------
     def _model_for(self, speaker: Speaker) -> str | None:
@@ -116,21 +114,20 @@ class PanelDiscussion:
         prompt: Sequence[ChatMessage],
         *,
         json_schema: JsonSchema | None = None,
-        token_round: int | None = None,
+        delta_round: int | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """One model call: the whole answer (reasoning blocks included) and its metadata.
 
-        Live token deltas, when someone watches them, never show reasoning blocks.
+        Live text deltas, when someone watches them, never show reasoning blocks.
         """
         provider = self._providers.get(speaker.provider)
-        batcher: TokenBatcher | None = None
+        batcher: DeltaBatcher | None = None
         visible: ReasoningFilter | None = None
-        if token_round is not None and self._publisher.wants_tokens(self._panel.panel_id):
+        if delta_round is not None and self._publisher.wants_deltas(self._panel.panel_id):
             panel_id = self._panel.panel_id
-            batcher = TokenBatcher(
-                lambda text: self._publisher.publish_tokens(
-                    panel_id,
-                    {"agent_id": speaker.agent_id, "agent_name": speaker.name, "round": token_round, "delta": text},
+            batcher = DeltaBatcher(
+                lambda text: self._publisher.publish_delta(
+                    panel_id, ExpertToken(speaker.agent_id, speaker.name, delta_round, text)
                 )
             )
             visible = ReasoningFilter()
@@ -194,25 +191,26 @@ class PanelDiscussion:
             log.info("%s answer of %s: %s (%s)", title, speaker.agent_id, answer.outcome, answer.error)
         return answer, (used[0], used[1])
 
-    def _note(self, key: str, answer: StructuredAnswer[Any]) -> None:
+    def _note(self, key: StepKey, answer: StructuredAnswer[Any]) -> None:
         """Keep in the checkpoint how a structured step was obtained (parsed, repaired or failed)."""
-        self._panel.steps.setdefault("answers", {})[key] = answer.record()
+        self._checkpoint.record_answer(key, AnswerNote(answer.outcome, answer.calls, answer.error))
 
     async def speak(
         self,
-        key: str,
+        key: StepKey,
         *,
         speaker: Speaker,
         round_number: int,
         prompt: Sequence[ChatMessage],
         stance: StanceRequest | None = None,
     ) -> Message | None:
-        if key in self._messages:
-            return self._messages[key]
-        if key in self._panel.steps["failures"].get(speaker.agent_id, []):
+        done = self._checkpoint.message(key)
+        if done is not None:
+            return done
+        if self._checkpoint.failed(speaker.agent_id, key):
             return None
         try:
-            answer, metadata = await self._call(speaker, prompt, token_round=round_number)
+            answer, metadata = await self._call(speaker, prompt, delta_round=round_number)
             content = strip_reasoning(answer)
             if not content:
                 raise ProviderError("the model returned an empty answer", retryable=False)
@@ -227,7 +225,6 @@ class PanelDiscussion:
             await self._record_failure(key, speaker, round_number, exc)
             return None
         message = Message(
-            key=key,
             agent_id=speaker.agent_id,
             agent_name=speaker.name,
             content=content,
@@ -239,16 +236,12 @@ class PanelDiscussion:
         )
 
         def add() -> None:
-            self._add(message)
+            self._panel.add_message(key, message)
             if stance_answer is not None:
                 self._note(key, stance_answer)
 
         await self.commit(add)
         return message
-
-    def _add(self, message: Message) -> None:
-        self._messages[message.key] = message
-        self._panel.add_message(message)
 
     async def _stance(
         self, speaker: Speaker, prompt: Sequence[ChatMessage], content: str, request: StanceRequest
@@ -260,12 +253,12 @@ class PanelDiscussion:
         ]
         return await self._ask_json(speaker, ask, request.schema, request.parse)
 
-    async def _record_failure(self, key: str, speaker: Speaker, round_number: int, exc: ProviderError) -> None:
+    async def _record_failure(self, key: StepKey, speaker: Speaker, round_number: int, exc: ProviderError) -> None:
         log.warning("turn %s of panel %s failed: %s", key, self._panel.panel_id, exc.detail)
 
         def record() -> None:
             if speaker.kind == "expert":
-                self._panel.steps["failures"].setdefault(speaker.agent_id, []).append(key)
+                self._checkpoint.record_failure(speaker.agent_id, key)
             self._panel.record_expert_failure(
                 speaker.agent_id, f"{speaker.name} could not answer: {exc.detail}", round_number
             )
@@ -274,16 +267,16 @@ class PanelDiscussion:
 
     async def decide(
         self,
-        key: str,
+        key: StepKey,
         *,
         speaker: Speaker,
         prompt: Sequence[ChatMessage],
         schema: JsonSchema,
-        parse: Callable[[Mapping[str, Any]], dict[str, Any]],
-    ) -> dict[str, Any]:
-        decisions: dict[str, Any] = self._panel.steps["decisions"]
-        if key in decisions:
-            return dict(decisions[key])
+        parse: Callable[[Mapping[str, Any]], Decision],
+    ) -> Decision:
+        done = self._checkpoint.decision(key)
+        if done is not None:
+            return done
         ask = [*prompt, ChatMessage("user", json_request(schema, "Answer as JSON."))]
         answer, _used = await self._ask_json(speaker, ask, schema, parse)
         decision = answer.value
@@ -291,15 +284,16 @@ class PanelDiscussion:
             raise ProviderError(f"{speaker.name} gave no valid '{key}' decision: {answer.error}", retryable=False)
 
         def record() -> None:
-            decisions[key] = decision
+            self._checkpoint.record_decision(key, decision)
             self._note(key, answer)
 
         await self.commit(record)
         return decision
 
-    async def announce(self, key: str, *, speaker: Speaker, round_number: int, content: str) -> Message:
-        if key in self._messages:
-            return self._messages[key]
-        message = Message(key, speaker.agent_id, speaker.name, content, utcnow(), round_number, speaker.kind)
-        await self.commit(lambda: self._add(message))
+    async def announce(self, key: StepKey, *, speaker: Speaker, round_number: int, content: str) -> Message:
+        done = self._checkpoint.message(key)
+        if done is not None:
+            return done
+        message = Message(speaker.agent_id, speaker.name, content, utcnow(), round_number, speaker.kind)
+        await self.commit(lambda: self._panel.add_message(key, message))
         return message

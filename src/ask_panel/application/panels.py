@@ -18,8 +18,9 @@ from ask_panel.domain.errors import (
 )
 from ask_panel.domain.experts import BUILTIN_BY_ID, BUILTIN_EXPERTS, MAX_MEMBERS, Expert, select_experts
 from ask_panel.domain.ids import PanelId, TenantId
-from ask_panel.domain.panel import Member, Panel
+from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.values import Member
 
 MAX_LIST_LIMIT = 100
 
@@ -27,7 +28,7 @@ MAX_LIST_LIMIT = 100
 @dataclass(frozen=True, slots=True)
 class CreatePanel:
     query: str
-    panel_type: str
+    panel_type: PanelType
     agent_ids: list[str] | None = None
     configuration: Mapping[str, Any] | None = None
     idempotency_key: str | None = None
@@ -46,13 +47,6 @@ class CreatePanel:
 class Created:
     panel: Panel
     replayed: bool
-
-
-def parse_panel_type(value: str) -> PanelType:
-    try:
-        return PanelType(value)
-    except ValueError:
-        raise InvalidInput(f"panel_type must be one of: {', '.join(t.value for t in PanelType)}") from None
 
 
 class PanelService:
@@ -75,7 +69,7 @@ class PanelService:
             raise InvalidInput("query must not be empty")
         if len(query) > self._max_query_chars:
             raise InvalidInput(f"query must be at most {self._max_query_chars} characters")
-        panel_type = parse_panel_type(command.panel_type)
+        panel_type = command.panel_type
         configuration = PanelConfiguration.parse(command.configuration)
         fingerprint = command.fingerprint()
         async with self._uow(tenant, write=True) as uow:
@@ -118,9 +112,9 @@ class PanelService:
             raise UnknownAgents(unknown)
         return [BUILTIN_BY_ID.get(a) or own[a] for a in agent_ids], "requested"
 
-    async def get(self, tenant: TenantId, panel_id: str) -> Panel:
+    async def get(self, tenant: TenantId, panel_id: PanelId) -> Panel:
         async with self._uow(tenant) as uow:
-            return await uow.panels.get(_panel_id(panel_id))
+            return await uow.panels.get(panel_id)
 
     async def list(
         self,
@@ -128,55 +122,37 @@ class PanelService:
         *,
         limit: int = 50,
         offset: int = 0,
-        status: str | None = None,
-        panel_type: str | None = None,
+        status: PanelStatus | None = None,
+        panel_type: PanelType | None = None,
     ) -> PanelPage:
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidInput(f"limit must be from 1 to {MAX_LIST_LIMIT}")
         if offset < 0:
             raise InvalidInput("offset must not be negative")
-        status_filter = None
-        if status is not None:
-            try:
-                status_filter = PanelStatus(status)
-            except ValueError:
-                raise InvalidInput(f"status must be one of: {', '.join(s.value for s in PanelStatus)}") from None
-        type_filter = parse_panel_type(panel_type) if panel_type is not None else None
         async with self._uow(tenant) as uow:
-            return await uow.panels.page(limit=limit, offset=offset, status=status_filter, panel_type=type_filter)
+            return await uow.panels.page(limit=limit, offset=offset, status=status, panel_type=panel_type)
 
-    async def execute(self, tenant: TenantId, panel_id: str) -> Panel:
+    async def execute(self, tenant: TenantId, panel_id: PanelId) -> Panel:
         """Queue a draft panel and hand it to the executor; anything but a draft is a conflict."""
-        pid = _panel_id(panel_id)
         async with self._uow(tenant, write=True) as uow:
-            panel = await uow.panels.get(pid, for_update=True)
+            panel = await uow.panels.get(panel_id, for_update=True)
             if panel.status is not PanelStatus.DRAFT:
                 raise PanelConflict(f"Only a draft panel can be executed; this one is '{panel.status.value}'")
             panel.queue()
             await uow.panels.save(panel)
             await uow.commit()
-        await self._executor.submit(tenant, pid)
+        await self._executor.submit(tenant, panel_id)
         return panel
 
-    async def cancel(self, tenant: TenantId, panel_id: str) -> Panel:
+    async def cancel(self, tenant: TenantId, panel_id: PanelId) -> Panel:
         """Cancel a panel that has not ended: the status is written first, then the run is stopped."""
-        pid = _panel_id(panel_id)
         async with self._uow(tenant, write=True) as uow:
-            panel = await uow.panels.get(pid, for_update=True)
+            panel = await uow.panels.get(panel_id, for_update=True)
             if panel.status.is_terminal:
                 raise PanelConflict(f"The panel has already ended ('{panel.status.value}')")
             panel.cancel()
             stored = await uow.panels.save(panel, bump_attempt=True)
             await uow.commit()
-        await self._executor.stop(pid)
-        await self._publisher.publish(pid, stored)
+        await self._executor.stop(panel_id)
+        await self._publisher.publish(panel_id, stored)
         return panel
-
-
-def _panel_id(value: str) -> PanelId:
-    from ask_panel.domain.errors import PanelNotFound
-
-    try:
-        return PanelId.from_string(value)
-    except InvalidInput:
-        raise PanelNotFound(value) from None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from ask_panel.domain.events import StoredEvent
+from ask_panel.domain.events import ExpertToken, StoredEvent
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamPart
@@ -115,9 +115,32 @@ class EventPublisher(Protocol):
 
     async def publish(self, panel_id: PanelId, events: Sequence[StoredEvent]) -> None: ...
 
-    def publish_tokens(self, panel_id: PanelId, data: dict[str, object]) -> None: ...
+    def publish_delta(self, panel_id: PanelId, delta: ExpertToken) -> None:
+        """Text of a turn in progress, for subscribers that asked for it (never stored)."""
+        ...
 
-    def wants_tokens(self, panel_id: PanelId) -> bool: ...
+    def wants_deltas(self, panel_id: PanelId) -> bool:
+        """Whether anyone (here or in another process) watches this panel's text deltas."""
+        ...
+
+
+class Bus(Protocol):
+    """Small messages between the processes of one deployment, by channel, best effort.
+
+    Every process subscribed to a channel gets every message sent on it, the sender included. A
+    message can be lost (a reconnect, a full server): `on_reconnect` tells a subscriber that it may
+    have missed some. Implementations: PostgreSQL LISTEN/NOTIFY, Redis pub/sub, and in memory.
+    """
+
+    def subscribe(
+        self, channel: str, handler: Callable[[str], None], *, on_reconnect: Callable[[], None] | None = None
+    ) -> None: ...
+
+    async def send(self, channel: str, payload: str) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class PanelExecutor(Protocol):

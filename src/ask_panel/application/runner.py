@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from ask_panel.application.discussion import PanelDiscussion, UnitOfWorkCheckpoints
 from ask_panel.application.ports import (
@@ -27,7 +27,6 @@ from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus
 from ask_panel.domain.strategies import strategy_for
-from ask_panel.domain.tenancy import TenantContext
 
 log = logging.getLogger(__name__)
 
@@ -81,33 +80,32 @@ class PanelRun:
 
     async def execute(self, tenant: TenantId, panel_id: PanelId) -> PanelStatus | None:
         """Run the panel to a terminal status; None when it was not ours to run (or no longer is)."""
-        with TenantContext.bound(tenant):
-            claimed = await self._claim(tenant, panel_id)
-            if claimed is None:
+        claimed = await self._claim(tenant, panel_id)
+        if claimed is None:
+            return None
+        panel, experts = claimed
+        discussion = PanelDiscussion(
+            panel,
+            experts=experts,
+            checkpoints=self._checkpoints,
+            publisher=self._publisher,
+            providers=self._providers,
+            prices=self._prices,
+            default_model=self._default_model,
+        )
+        try:
+            recommendation = await strategy_for(panel.panel_type).run(discussion)
+            await discussion.commit(lambda: panel.complete(recommendation))
+        except Exception as exc:
+            cause = root_cause(exc)
+            if isinstance(cause, StaleAttempt):
+                log.info("panel %s: attempt %d is stale or the panel has ended; stopping", panel_id, panel.attempt)
                 return None
-            panel, experts = claimed
-            discussion = PanelDiscussion(
-                panel,
-                experts=experts,
-                checkpoints=self._checkpoints,
-                publisher=self._publisher,
-                providers=self._providers,
-                prices=self._prices,
-                default_model=self._default_model,
-            )
-            try:
-                recommendation = await strategy_for(panel.panel_type).run(discussion)
-                await discussion.commit(lambda: panel.complete(recommendation))
-            except Exception as exc:
-                cause = root_cause(exc)
-                if isinstance(cause, StaleAttempt):
-                    log.info("panel %s: attempt %d is stale or the panel has ended; stopping", panel_id, panel.attempt)
-                    return None
-                if isinstance(cause, DomainError):
-                    return await self._fail(tenant, panel_id, panel.attempt, cause.detail)
-                log.error("panel %s failed unexpectedly", panel_id, exc_info=exc)
-                return await self._fail(tenant, panel_id, panel.attempt, "The panel stopped on an internal error.")
-            return panel.status
+            if isinstance(cause, DomainError):
+                return await self._fail(tenant, panel_id, panel.attempt, cause.detail)
+            log.error("panel %s failed unexpectedly", panel_id, exc_info=exc)
+            return await self._fail(tenant, panel_id, panel.attempt, "The panel stopped on an internal error.")
+        return panel.status
 
     async def _fail(self, tenant: TenantId, panel_id: PanelId, attempt: int, detail: str) -> PanelStatus | None:
         """Mark the panel failed from its stored state (the in-memory one may hold a half-applied step)."""
@@ -142,7 +140,6 @@ class LocalPanelPool:
         self._recovery = recovery
         self._closing = False
         self._stopped: set[PanelId] = set()
-        self.on_finished: Callable[[PanelId, PanelStatus | None], None] | None = None
 
     @property
     def running(self) -> Mapping[PanelId, asyncio.Task[None]]:
@@ -158,16 +155,12 @@ class LocalPanelPool:
 
     async def _guarded(self, tenant: TenantId, panel_id: PanelId) -> None:
         async with self._semaphore:
-            status: PanelStatus | None = None
             try:
-                status = await self._run.execute(tenant, panel_id)
+                await self._run.execute(tenant, panel_id)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("panel %s: run crashed", panel_id)
-            finally:
-                if self.on_finished is not None:
-                    self.on_finished(panel_id, status)
 
     def is_running(self, panel_id: PanelId) -> bool:
         return panel_id in self._tasks

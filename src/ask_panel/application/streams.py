@@ -10,31 +10,22 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-from ask_panel.application.hub import EventHub, Subscriber
+from ask_panel.application.hub import EventHub, LiveEvent, Subscriber
 from ask_panel.application.ports import UnitOfWorkFactory
-from ask_panel.application.wire import WireEvent
-from ask_panel.domain.errors import InvalidInput, PanelNotFound
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import Panel
-
-
-def parse_panel_id(value: str) -> PanelId:
-    try:
-        return PanelId.from_string(value)
-    except InvalidInput:
-        raise PanelNotFound(value) from None
 
 
 @dataclass
 class PanelStream:
     panel: Panel
     subscriber: Subscriber
-    replay: list[WireEvent]
+    replay: list[LiveEvent]
     last_event_id: int
     _hub: EventHub
     _uow: UnitOfWorkFactory
 
-    async def batches(self) -> AsyncGenerator[list[WireEvent]]:
+    async def batches(self) -> AsyncGenerator[list[LiveEvent]]:
         """Batches of events to send, in seq order (an empty batch: heartbeat due); ends after a terminal event."""
         try:
             last = self.subscriber.last_seq = self.last_event_id
@@ -53,7 +44,7 @@ class PanelStream:
                 if not batch:
                     yield []  # a heartbeat is due: the consumer decides what that means
                     continue
-                out: list[WireEvent] = []
+                out: list[LiveEvent] = []
                 for event in batch:
                     if event.seq is None:
                         out.append(event)
@@ -72,10 +63,10 @@ class PanelStream:
         finally:
             self._hub.unsubscribe(self.subscriber)
 
-    async def _fill(self, after: int, before: int) -> list[WireEvent]:
+    async def _fill(self, after: int, before: int) -> list[LiveEvent]:
         async with self._uow(self.panel.tenant_id) as uow:
             missing = await uow.events.read(self.panel.panel_id, after=after, limit=before - after - 1)
-        return [WireEvent.of(e) for e in missing]
+        return [LiveEvent.of(e) for e in missing]
 
     def close(self) -> None:
         self._hub.unsubscribe(self.subscriber)
@@ -87,21 +78,18 @@ class StreamService:
         self._hub = hub
 
     async def open(
-        self, tenant: TenantId, panel_id: str, *, last_event_id: int = 0, tokens: bool = False
+        self, tenant: TenantId, panel_id: PanelId, *, last_event_id: int = 0, deltas: bool = False
     ) -> PanelStream:
-        """Subscribe, then read the log after `last_event_id`. PanelNotFound or TooManyStreams."""
-        if last_event_id < 0:
-            raise InvalidInput("Last-Event-ID must be a non-negative integer")
-        pid = parse_panel_id(panel_id)
-        subscriber = self._hub.subscribe(pid, tenant, tokens=tokens)
+        """Subscribe, then read the log after `last_event_id` (>= 0). PanelNotFound or TooManyStreams."""
+        subscriber = self._hub.subscribe(panel_id, tenant, deltas=deltas)
         try:
             async with self._uow(tenant) as uow:
-                panel = await uow.panels.get(pid)
+                panel = await uow.panels.get(panel_id)
                 # An id beyond the log (a client's mistake) resumes from the log's end instead of
                 # waiting for events that would all be dropped as already seen.
-                last_event_id = min(last_event_id, panel.last_seq)
-                events = await uow.events.read(pid, after=last_event_id)
+                last_event_id = min(max(0, last_event_id), panel.last_seq)
+                events = await uow.events.read(panel_id, after=last_event_id)
         except BaseException:
             self._hub.unsubscribe(subscriber)
             raise
-        return PanelStream(panel, subscriber, [WireEvent.of(e) for e in events], last_event_id, self._hub, self._uow)
+        return PanelStream(panel, subscriber, [LiveEvent.of(e) for e in events], last_event_id, self._hub, self._uow)

@@ -7,7 +7,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from ask_panel.application.ports import Ticket, UnitOfWorkFactory
-from ask_panel.application.streams import parse_panel_id
 from ask_panel.domain.errors import InvalidTicket
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import utcnow
@@ -24,28 +23,26 @@ class TicketService:
         self._uow = uow_factory
         self._ttl = timedelta(seconds=min(ttl_seconds, MAX_TICKET_TTL_SECONDS))
 
-    async def issue(self, tenant: TenantId, panel_id: str) -> tuple[str, datetime]:
-        pid = parse_panel_id(panel_id)
+    async def issue(self, tenant: TenantId, panel_id: PanelId) -> tuple[str, datetime]:
         ticket = secrets.token_urlsafe(32)
         expires_at = utcnow() + self._ttl
         async with self._uow(tenant, write=True) as uow:
-            await uow.panels.get(pid)
-            await uow.tickets.add(digest(ticket), Ticket(tenant, pid), expires_at)
+            await uow.panels.get(panel_id)
+            await uow.tickets.add(digest(ticket), Ticket(tenant, panel_id), expires_at)
             await uow.commit()
         return ticket, expires_at
 
-    async def redeem(self, ticket: str, panel_id: str, *, now: datetime | None = None) -> TenantId:
-        """The ticket's tenant, if the ticket is valid for this panel; it can never be used again."""
+    async def redeem(self, ticket: str, panel_id: PanelId | None, *, now: datetime | None = None) -> TenantId:
+        """The ticket's tenant, if the ticket is valid for this panel; it can never be used again.
+
+        `panel_id` is None when the path named no valid panel: the ticket is still used up.
+        """
         if not ticket or len(ticket) > 200:
             raise InvalidTicket("Invalid or expired stream ticket")
-        try:
-            pid: PanelId | None = parse_panel_id(panel_id)
-        except Exception:
-            pid = None
         async with self._uow(_SYSTEM, write=True) as uow:
             found = await uow.tickets.consume(digest(ticket), now or utcnow())
             await uow.commit()
-        if found is None or found.panel_id != pid:
+        if found is None or found.panel_id != panel_id:
             raise InvalidTicket("Invalid or expired stream ticket")
         return found.tenant_id
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from ask_panel.config import Settings
+from ask_panel.config import MEMORY_DATABASE_URL, Settings
 
 log = logging.getLogger("ask_panel.cli")
 
@@ -47,7 +47,7 @@ def worker(settings: Settings) -> int:
     import asyncio
     import signal
 
-    from ask_panel.bootstrap import Container
+    from ask_panel.bootstrap import bootstrap
 
     if make_url(settings.database_url).get_backend_name() != "postgresql":
         log.error("workers need PostgreSQL (ASK_PANEL_DATABASE_URL=postgresql+asyncpg://...)")
@@ -55,7 +55,7 @@ def worker(settings: Settings) -> int:
     settings = settings.model_copy(update={"executor": "procrastinate", "run_worker": True})
 
     async def main() -> None:
-        container = Container(settings)
+        container = bootstrap(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -104,7 +104,12 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if args.no_worker:
         settings = settings.model_copy(update={"run_worker": False, "executor": "procrastinate"})
-    if not args.no_migrate and (make_url(settings.database_url).get_backend_name() == "sqlite" or args.migrate):
+    memory = settings.database_url == MEMORY_DATABASE_URL
+    if (
+        not args.no_migrate
+        and not memory
+        and (make_url(settings.database_url).get_backend_name() == "sqlite" or args.migrate)
+    ):
         migrate(settings)
     # The app's lifespan starts and stops the container: uvicorn re-raises SIGTERM/SIGINT once serve()
     # returns, so cleanup placed after serve() would never run on a signal.
@@ -142,13 +147,13 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def token(args: argparse.Namespace, settings: Settings) -> int:
-    from ask_panel.infrastructure.auth import mint_token
+    from ask_panel.infrastructure.auth import mint_jwt
 
     if not settings.jwt_secret:
         log.error("ASK_PANEL_JWT_SECRET is not set")
         return 2
     print(
-        mint_token(
+        mint_jwt(
             settings.jwt_secret, args.tenant, ttl_s=args.ttl, audience=settings.jwt_audience, issuer=settings.jwt_issuer
         )
     )

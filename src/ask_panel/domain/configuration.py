@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from ask_panel.domain.errors import InvalidInput
@@ -59,9 +59,6 @@ class PanelConfiguration:
         if not isinstance(self.shuffle_order, bool):
             raise InvalidInput("configuration.shuffle_order must be a boolean")
         _number_in("stability_tolerance", self.stability_tolerance, 0.0, 1.0)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _int_in(name: str, value: object, low: int, high: int) -> None:

@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ask_panel.domain.panel import Consensus, Stance
+from ask_panel.domain.values import Consensus, Stance
 
 METHOD = "agreement+concordance+spread/v1"
 WEIGHTS = {"agreement": 0.5, "concordance": 0.3, "spread_agreement": 0.2}
@@ -63,7 +63,8 @@ class Distribution:
     def iqr(self) -> float:
         return self.q3 - self.q1
 
-    def to_dict(self) -> dict[str, float]:
+    def summary(self) -> dict[str, float]:
+        """The distribution as the round's feedback shows it (with the IQR)."""
         return {"n": self.n, "median": self.median, "q1": self.q1, "q3": self.q3, "iqr": self.iqr}
 
     @classmethod
@@ -118,7 +119,7 @@ def measure(stances: Mapping[str, Stance | None], options: Sequence[str]) -> Con
         }
     )
     if distribution is not None:
-        components["distribution"] = distribution.to_dict()
+        components["distribution"] = distribution.summary()
     return Consensus(round(_clamp(level), 4), round(_clamp(confidence), 4), METHOD, components)
 
 

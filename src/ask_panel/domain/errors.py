@@ -1,4 +1,4 @@
-"""Domain exceptions: every error the service can raise on purpose, mapped to HTTP in one place."""
+"""Domain exceptions: every error the service raises on purpose (the API maps each to one status, in api/errors.py)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,22 @@
-"""The panel event log's vocabulary: event types and the events an aggregate emits."""
+"""The panel event log's vocabulary: event types, one payload type per event, and stored events.
+
+The aggregate emits payloads (`PanelStarted`, `ExpertSpeaking`, ...); infrastructure turns them into
+the log's JSON at the edge (`infrastructure/serialization/events.py`), and every stream reads that
+JSON back from the log. Each payload's fields are, in order, the keys of its event's `data`: the
+event names and fields are a published contract.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
-from ask_panel.domain.ids import TenantId
+from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.status import PanelType
+from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Usage
 
 
 class EventType(StrEnum):
@@ -19,21 +28,119 @@ class EventType(StrEnum):
     PANEL_COMPLETE = "panel_complete"
     PANEL_CANCELLED = "panel_cancelled"
     ERROR = "error"
-    # Not persisted: token deltas, only for subscribers that ask for them.
+    # Not persisted: text deltas of a turn in progress, only for subscribers that ask for them.
     EXPERT_TOKEN = "expert_token"
 
 
 @dataclass(frozen=True, slots=True)
-class PendingEvent:
-    """An event emitted by the aggregate, not yet given its sequence number."""
+class PanelStarted:
+    type: ClassVar[EventType] = EventType.PANEL_STARTED
+    panel_id: PanelId
+    panel_type: PanelType
+    query: str
+    members: tuple[Member, ...]
+    timestamp: datetime
 
-    type: EventType
-    data: dict[str, Any]
+
+@dataclass(frozen=True, slots=True)
+class RoundStarted:
+    type: ClassVar[EventType] = EventType.ROUND_STARTED
+    round: int
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExpertSpeaking:
+    """A message was said; the event's data is the message's fields."""
+
+    type: ClassVar[EventType] = EventType.EXPERT_SPEAKING
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class RoundComplete:
+    type: ClassVar[EventType] = EventType.ROUND_COMPLETE
+    round: int
+    messages: int
+    feedback: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsensusUpdate:
+    """The consensus measured at a round's end; the data is the round and the consensus's fields."""
+
+    type: ClassVar[EventType] = EventType.CONSENSUS_UPDATE
+    round: int
+    consensus: Consensus
+
+
+@dataclass(frozen=True, slots=True)
+class PanelComplete:
+    type: ClassVar[EventType] = EventType.PANEL_COMPLETE
+    panel_id: PanelId
+    recommendation: Recommendation
+    consensus: float
+    confidence: float
+    duration: float | None
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class PanelCancelled:
+    type: ClassVar[EventType] = EventType.PANEL_CANCELLED
+    panel_id: PanelId
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExpertFailed:
+    """One expert could not answer a turn; the panel goes on (an `error` event with `terminal: false`)."""
+
+    type: ClassVar[EventType] = EventType.ERROR
+    message: str
+    agent_id: str
+    round: int
+    terminal: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
+class PanelFailed:
+    """The panel failed (an `error` event with `terminal: true`)."""
+
+    type: ClassVar[EventType] = EventType.ERROR
+    message: str
+    panel_id: PanelId
+    terminal: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True)
+class ExpertToken:
+    """Text deltas of a turn in progress: never stored, no sequence number (`expert_token`)."""
+
+    type: ClassVar[EventType] = EventType.EXPERT_TOKEN
+    agent_id: str
+    agent_name: str
+    round: int
+    delta: str
+
+
+PanelEvent = (
+    PanelStarted
+    | RoundStarted
+    | ExpertSpeaking
+    | RoundComplete
+    | ConsensusUpdate
+    | PanelComplete
+    | PanelCancelled
+    | ExpertFailed
+    | PanelFailed
+)
+"""Every event the aggregate emits (and the log stores)."""
 
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """An event of the durable log: `seq` is per panel, from 1, without gaps."""
+    """An event of the durable log, as JSON data: `seq` is per panel, from 1, without gaps."""
 
     panel_id: str
     seq: int
@@ -47,7 +154,7 @@ class StoredEvent:
         return is_terminal_event(self.type, self.data)
 
 
-def is_terminal_event(event_type: str, data: dict[str, Any]) -> bool:
+def is_terminal_event(event_type: str, data: Mapping[str, Any]) -> bool:
     if event_type in (EventType.PANEL_COMPLETE, EventType.PANEL_CANCELLED):
         return True
     return event_type == EventType.ERROR and bool(data.get("terminal"))

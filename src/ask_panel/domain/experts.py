@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ask_panel.domain.checkpoint import RESERVED_NAMES
 from ask_panel.domain.errors import InvalidInput
 from ask_panel.domain.llm import OutputMode
 
@@ -17,6 +18,8 @@ MAX_MEMBERS = 10
 
 @dataclass(frozen=True, slots=True)
 class Expert:
+    """An expert persona: who it is, what it knows, how it answers, and (optionally) its own model."""
+
     agent_id: str
     name: str
     role: str
@@ -37,6 +40,8 @@ def validate_agent_id(agent_id: str) -> None:
         raise InvalidInput(
             "agent_id must be 2-64 characters of lowercase letters, digits, '_' or '-', starting with a letter or digit"
         )
+    if agent_id in RESERVED_NAMES:
+        raise InvalidInput(f"agent_id '{agent_id}' is reserved (it names a step of a panel's run)")
 
 
 def _expert(agent_id: str, name: str, role: str, expertise: Sequence[str], instructions: str) -> Expert:

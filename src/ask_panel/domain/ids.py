@@ -12,7 +12,7 @@ def _parse_uuid(value: str, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value).strip())
     except (ValueError, AttributeError, TypeError):
-        raise InvalidInput(f"{what} must be a UUID") from None
+        raise InvalidInput(f"{what.capitalize()} must be a UUID") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,7 @@ class TenantId:
 
     @classmethod
     def from_string(cls, value: str) -> TenantId:
-        return cls(_parse_uuid(value, "X-Tenant-ID"))
+        return cls(_parse_uuid(value, "a tenant id"))
 
     def __str__(self) -> str:
         return str(self.value)
@@ -37,7 +37,7 @@ class PanelId:
 
     @classmethod
     def from_string(cls, value: str) -> PanelId:
-        return cls(_parse_uuid(value, "panel_id"))
+        return cls(_parse_uuid(value, "a panel id"))
 
     def __str__(self) -> str:
         return str(self.value)

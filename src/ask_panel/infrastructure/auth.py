@@ -1,4 +1,4 @@
-"""Bearer-token verification: HS256 with a shared secret, or RS256/ES256 keys from a JWKS URL."""
+"""JWT verification of bearer tokens: HS256 with a shared secret, or RS256/ES256 keys from a JWKS URL."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ HMAC_ALGORITHMS = ("HS256",)
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 
 
-class InvalidToken(Exception):
-    """The token is missing, malformed, badly signed or expired (HTTP 401)."""
+class InvalidJwt(Exception):
+    """The bearer token is missing, malformed, badly signed or expired."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +39,8 @@ def _tenants(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset(found)
 
 
-class TokenVerifier:
-    """Chooses the key by the token's algorithm; a token can never pick an algorithm we did not allow."""
+class JwtVerifier:
+    """Chooses the key by the JWT's algorithm; a token can never pick an algorithm we did not allow."""
 
     def __init__(
         self,
@@ -70,10 +70,10 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise InvalidToken(f"malformed token: {exc}") from None
+            raise InvalidJwt(f"malformed token: {exc}") from None
         algorithm = header.get("alg")
         if algorithm not in self.allowed_algorithms:
-            raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
+            raise InvalidJwt(f"algorithm {algorithm!r} is not accepted")
         key: Any
         if algorithm in HMAC_ALGORITHMS:
             key = self._secret
@@ -82,10 +82,10 @@ class TokenVerifier:
             try:
                 signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
             except jwt.PyJWTError as exc:
-                raise InvalidToken(f"no signing key: {exc}") from None
+                raise InvalidJwt(f"no signing key: {exc}") from None
             if signing_key.algorithm_name != algorithm:
                 # A kid naming a key of another type (or curve) must not verify, nor crash PyJWT with a TypeError.
-                raise InvalidToken(f"the key {signing_key.key_id!r} is not an {algorithm} key")
+                raise InvalidJwt(f"the key {signing_key.key_id!r} is not an {algorithm} key")
             key = signing_key.key
         try:
             claims = jwt.decode(
@@ -98,13 +98,13 @@ class TokenVerifier:
                 options={"require": ["exp"]},  # a token naming an audience needs ours configured
             )
         except jwt.ExpiredSignatureError:
-            raise InvalidToken("token expired") from None
+            raise InvalidJwt("token expired") from None
         except jwt.PyJWTError as exc:
-            raise InvalidToken(f"invalid token: {exc}") from None
+            raise InvalidJwt(f"invalid token: {exc}") from None
         return Principal(claims.get("sub"), _tenants(claims))
 
 
-def mint_token(
+def mint_jwt(
     secret: str,
     tenants: Iterable[str],
     *,

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from ask_panel.api.deps import Agents, Tenant
 from ask_panel.api.routes.responses import problems
-from ask_panel.api.schemas import AgentListResponse, AgentOut, CreateAgentRequest
-from ask_panel.application.agents import CreateAgent
+from ask_panel.api.schemas import AgentListResponse, CreateAgentRequest
+from ask_panel.domain.experts import Expert
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 PROBLEMS = problems(400, 401, 403)
@@ -16,22 +16,21 @@ PROBLEMS = problems(400, 401, 403)
 @router.get("", operation_id="listAgents", response_model=AgentListResponse, responses=PROBLEMS)
 async def list_agents(tenant: Tenant, agents: Agents) -> AgentListResponse:
     """Built-in experts first, then the tenant's own."""
-    return AgentListResponse(agents=[AgentOut.from_expert(e) for e in await agents.list(tenant)])
+    return AgentListResponse(agents=await agents.list(tenant))
 
 
 @router.post(
     "",
     operation_id="createAgent",
     status_code=201,
-    response_model=AgentOut,
+    response_model=Expert,
     responses=problems(400, 401, 403, 409, 422),
 )
-async def create_agent(body: CreateAgentRequest, tenant: Tenant, agents: Agents) -> AgentOut:
+async def create_agent(body: CreateAgentRequest, tenant: Tenant, agents: Agents) -> Expert:
     """Add an expert visible only to this tenant; its id may not shadow a built-in one (409)."""
-    expert = await agents.create(tenant, CreateAgent(**body.model_dump()))
-    return AgentOut.from_expert(expert)
+    return await agents.create(tenant, body.to_expert())
 
 
-@router.get("/{agent_id}", operation_id="getAgent", response_model=AgentOut, responses=problems(400, 401, 403, 404))
-async def get_agent(agent_id: str, tenant: Tenant, agents: Agents) -> AgentOut:
-    return AgentOut.from_expert(await agents.get(tenant, agent_id))
+@router.get("/{agent_id}", operation_id="getAgent", response_model=Expert, responses=problems(400, 401, 403, 404))
+async def get_agent(agent_id: str, tenant: Tenant, agents: Agents) -> Expert:
+    return await agents.get(tenant, agent_id)

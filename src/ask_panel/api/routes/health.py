@@ -26,7 +26,7 @@ async def healthz() -> HealthResponse:
 async def readyz(request: Request) -> object:
     """The database answers."""
     try:
-        await container_of(request).database.ping()
+        await container_of(request).ready()
     except Exception as exc:
         return problem(503, "not-ready", "Not ready", f"database unavailable: {type(exc).__name__}")
     return HealthResponse(status="ok")

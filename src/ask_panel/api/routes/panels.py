@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from ask_panel.api.deps import Panels, Tenant
-from ask_panel.api.errors import BadRequest
+from ask_panel.api.params import PanelIdPath
 from ask_panel.api.routes.responses import problems
 from ask_panel.api.schemas import (
     CreatePanelRequest,
@@ -16,7 +16,7 @@ from ask_panel.api.schemas import (
     PanelResponse,
 )
 from ask_panel.application.panels import MAX_LIST_LIMIT, CreatePanel
-from ask_panel.domain.errors import InvalidInput
+from ask_panel.domain.status import PanelStatus, PanelType
 
 MAX_OFFSET = 2**31 - 1
 router = APIRouter(prefix="/api/v1/panels", tags=["panels"])
@@ -60,7 +60,7 @@ async def create_panel(
 
 
 @router.get("/{panel_id}", operation_id="getPanel", response_model=PanelResponse, responses={**PROBLEMS, **NOT_FOUND})
-async def get_panel(panel_id: str, tenant: Tenant, panels: Panels) -> PanelResponse:
+async def get_panel(panel_id: PanelIdPath, tenant: Tenant, panels: Panels) -> PanelResponse:
     """The full panel: members, rounds, consensus, recommendation, usage."""
     return PanelResponse.from_panel(await panels.get(tenant, panel_id))
 
@@ -69,18 +69,13 @@ async def get_panel(panel_id: str, tenant: Tenant, panels: Panels) -> PanelRespo
 async def list_panels(
     tenant: Tenant,
     panels: Panels,
-    limit: Annotated[int, Query(description=f"1..{MAX_LIST_LIMIT}")] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    status: str | None = None,
-    panel_type: str | None = None,
+    status: PanelStatus | None = None,
+    panel_type: PanelType | None = None,
 ) -> PanelListResponse:
     """The tenant's panels, newest first."""
-    if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise BadRequest(f"limit must be from 1 to {MAX_LIST_LIMIT}")
-    try:
-        page = await panels.list(tenant, limit=limit, offset=offset, status=status, panel_type=panel_type)
-    except InvalidInput as exc:
-        raise BadRequest(exc.detail) from None
+    page = await panels.list(tenant, limit=limit, offset=offset, status=status, panel_type=panel_type)
     return PanelListResponse(
         panels=[PanelResponse.from_panel(p) for p in page.panels], total=page.total, limit=limit, offset=offset
     )
@@ -93,7 +88,7 @@ async def list_panels(
     response_model=ExecuteResponse,
     responses={**PROBLEMS, **NOT_FOUND, **CONFLICT},
 )
-async def execute_panel(panel_id: str, tenant: Tenant, panels: Panels) -> ExecuteResponse:
+async def execute_panel(panel_id: PanelIdPath, tenant: Tenant, panels: Panels) -> ExecuteResponse:
     """Start a draft panel in the background; watch it on `/stream` or `/ws`."""
     panel = await panels.execute(tenant, panel_id)
     return ExecuteResponse(panel_id=str(panel.panel_id), message="Panel execution started")
@@ -102,7 +97,7 @@ async def execute_panel(panel_id: str, tenant: Tenant, panels: Panels) -> Execut
 @router.delete(
     "/{panel_id}", operation_id="cancelPanel", status_code=204, responses={**PROBLEMS, **NOT_FOUND, **CONFLICT}
 )
-async def cancel_panel(panel_id: str, tenant: Tenant, panels: Panels) -> Response:
+async def cancel_panel(panel_id: PanelIdPath, tenant: Tenant, panels: Panels) -> Response:
     """Cancel a panel that has not ended; its run is stopped and nothing is appended afterwards."""
     await panels.cancel(tenant, panel_id)
     return Response(status_code=204)

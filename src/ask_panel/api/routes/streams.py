@@ -5,24 +5,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Query, Request, WebSocket
+from fastapi import APIRouter, Path, Request, WebSocket
 from fastapi.responses import Response
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ask_panel.api.deps import Panels, Streams, Tenant, Tickets, authenticate, container_of
-from ask_panel.api.errors import BadRequest, problem_for, status_of
+from ask_panel.api.errors import problem_for, status_of
+from ask_panel.api.params import (
+    AUTH_PARAMETERS,
+    RESUME_PARAMETERS,
+    TICKET_PARAMETER,
+    PanelIdPath,
+    StreamParams,
+    parse_panel_id,
+)
 from ask_panel.api.schemas import Problem, TicketResponse
 from ask_panel.api.sse import SSEResponse, supervisor_of
+from ask_panel.api.wire import ws_control, ws_text
 from ask_panel.application.streams import PanelStream
-from ask_panel.domain.errors import DomainError, PanelConflict
-from ask_panel.domain.ids import TenantId
+from ask_panel.domain.errors import DomainError, PanelConflict, PanelNotFound
+from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import utcnow
 from ask_panel.domain.status import PanelStatus
-from ask_panel.infrastructure.auth import InvalidToken
+from ask_panel.infrastructure.auth import InvalidJwt
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/panels", tags=["streaming"])
@@ -64,29 +73,9 @@ SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-MAX_EVENT_ID = 2**31 - 1
-EVENT_ID = re.compile(r"^[0-9]{1,10}$")
-
-
-def resume_from(header: str | None, query: int | None) -> int:
-    if query is not None:
-        return query
-    if header is None or header.strip() == "":
-        return 0
-    value = header.strip()
-    if not EVENT_ID.match(value) or int(value) > MAX_EVENT_ID:
-        raise BadRequest("Last-Event-ID must be a non-negative integer")
-    return int(value)
-
-
-def _sse(request: Request, stream: PanelStream) -> SSEResponse:
-    settings = container_of(request).settings
-    return SSEResponse(stream, supervisor=supervisor_of(request), retry_ms=settings.sse_retry_ms)
-
-
-ResumeHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
-ResumeQuery = Annotated[int | None, Query(alias="last_event_id", ge=0, le=MAX_EVENT_ID)]
-TokensFlag = Annotated[bool, Query(description="Add expert_token events (text deltas, batched)")]
+def _sse(connection: Request, stream: PanelStream) -> SSEResponse:
+    settings = container_of(connection).settings
+    return SSEResponse(stream, supervisor=supervisor_of(connection), retry_ms=settings.sse_retry_ms)
 
 
 @router.post(
@@ -95,21 +84,14 @@ TokensFlag = Annotated[bool, Query(description="Add expert_token events (text de
     response_class=SSEResponse,
     status_code=200,
     responses=SSE_RESPONSES,
+    openapi_extra={"parameters": RESUME_PARAMETERS},
 )
 async def start_and_stream(
-    panel_id: str,
-    request: Request,
-    tenant: Tenant,
-    panels: Panels,
-    streams: Streams,
-    last_event_header: ResumeHeader = None,
-    last_event_id: ResumeQuery = None,
-    tokens: TokensFlag = False,
+    panel_id: PanelIdPath, request: Request, tenant: Tenant, panels: Panels, streams: Streams
 ) -> SSEResponse:
     """Start a draft panel (as execute does) and stream its events; a started panel is only streamed."""
-    stream = await streams.open(
-        tenant, panel_id, last_event_id=resume_from(last_event_header, last_event_id), tokens=tokens
-    )
+    params = StreamParams.parse(request.query_params, request.headers, tickets=False)
+    stream = await streams.open(tenant, panel_id, last_event_id=params.last_event_id, deltas=params.deltas)
     if stream.panel.status is PanelStatus.DRAFT:
         try:
             await panels.execute(tenant, panel_id)
@@ -121,16 +103,34 @@ async def start_and_stream(
     return _sse(request, stream)
 
 
-async def _stream_tenant(
-    connection: Request | WebSocket,
-    panel_id: str,
-    ticket: str | None,
-    tenant_header: str | None,
-    authorization: str | None,
-) -> TenantId:
+async def _authorize_stream(connection: HTTPConnection, panel_id: str, ticket: str | None) -> tuple[TenantId, PanelId]:
+    """The tenant and panel of a stream: by its ticket (for browsers), else by X-Tenant-ID and the bearer token.
+
+    A malformed panel id is the same 404 as an unknown panel (after a ticket given with it is used up).
+    """
+    try:
+        pid: PanelId | None = parse_panel_id(panel_id)
+    except PanelNotFound:
+        pid = None
     if ticket is not None:
-        return await container_of(connection).tickets.redeem(ticket, panel_id)
-    return await authenticate(connection, tenant_header, authorization)
+        tenant = await container_of(connection).tickets.redeem(ticket, pid)
+    else:
+        tenant = await authenticate(
+            connection, connection.headers.get("x-tenant-id"), connection.headers.get("authorization")
+        )
+    if pid is None:
+        raise PanelNotFound(panel_id)
+    return tenant, pid
+
+
+async def open_watch(request: Request, panel_id: str) -> SSEResponse:
+    """GET /stream, whoever serves it (the documented route, or `api/fastpath.py` at run time)."""
+    params = StreamParams.parse(request.query_params, request.headers)
+    tenant, pid = await _authorize_stream(request, panel_id, params.ticket)
+    stream = await container_of(request).streams.open(
+        tenant, pid, last_event_id=params.last_event_id, deltas=params.deltas
+    )
+    return _sse(request, stream)
 
 
 @router.get(
@@ -139,47 +139,15 @@ async def _stream_tenant(
     response_class=SSEResponse,
     status_code=200,
     responses=SSE_RESPONSES,
+    openapi_extra={"parameters": [TICKET_PARAMETER, *RESUME_PARAMETERS, *AUTH_PARAMETERS]},
 )
-async def watch(
-    panel_id: str,
-    request: Request,
-    streams: Streams,
-    ticket: Annotated[str | None, Query(description="A stream ticket, in place of token and X-Tenant-ID")] = None,
-    x_tenant_id: Annotated[str | None, Header(alias="X-Tenant-ID")] = None,
-    authorization: Annotated[str | None, Header()] = None,
-    last_event_header: ResumeHeader = None,
-    last_event_id: ResumeQuery = None,
-    tokens: TokensFlag = False,
-) -> SSEResponse:
+async def watch(panel_id: Annotated[str, Path(description="The panel's id (a UUID)")], request: Request) -> SSEResponse:
     """Watch a panel (EventSource-compatible). A draft panel's watchers wait until it starts.
 
-    At run time `api/fastpath.py` serves this path with the same `open_watch`, outside the
+    At run time `api/fastpath.py` serves this path by calling this same function outside the
     framework's per-request layers (a watch stream lives for minutes; those layers cost memory).
     """
-    return await open_watch(
-        request,
-        panel_id,
-        ticket=ticket,
-        tenant_header=x_tenant_id,
-        authorization=authorization,
-        last_event_id=resume_from(last_event_header, last_event_id),
-        tokens=tokens,
-    )
-
-
-async def open_watch(
-    request: Request,
-    panel_id: str,
-    *,
-    ticket: str | None,
-    tenant_header: str | None,
-    authorization: str | None,
-    last_event_id: int,
-    tokens: bool,
-) -> SSEResponse:
-    tenant = await _stream_tenant(request, panel_id, ticket, tenant_header, authorization)
-    stream = await container_of(request).streams.open(tenant, panel_id, last_event_id=last_event_id, tokens=tokens)
-    return _sse(request, stream)
+    return await open_watch(request, panel_id)
 
 
 @router.post(
@@ -189,7 +157,7 @@ async def open_watch(
     status_code=201,
     responses={k: v for k, v in SSE_RESPONSES.items() if k != 200},
 )
-async def create_ticket(panel_id: str, tenant: Tenant, tickets: Tickets) -> TicketResponse:
+async def create_ticket(panel_id: PanelIdPath, tenant: Tenant, tickets: Tickets) -> TicketResponse:
     """A single-use ticket (valid at most 60 s) for this panel's GET stream or WebSocket (`?ticket=`)."""
     ticket, expires_at = await tickets.issue(tenant, panel_id)
     remaining = round((expires_at - utcnow()).total_seconds())
@@ -197,23 +165,17 @@ async def create_ticket(panel_id: str, tenant: Tenant, tickets: Tickets) -> Tick
 
 
 @router.websocket("/{panel_id}/ws")
-async def websocket_stream(
-    websocket: WebSocket,
-    panel_id: str,
-    ticket: str | None = None,
-    last_event_id: int = 0,
-    tokens: bool = False,
-) -> None:
-    """The same events as JSON messages `{id, event, data}`; send `{"type": "cancel"}` to cancel."""
+async def websocket_stream(websocket: WebSocket, panel_id: str) -> None:
+    """The same events as JSON messages `{id, event, data}`; send `{"type": "cancel"}` to cancel.
+
+    Parameters as on GET /stream (`ticket`, `last_event_id`, `tokens`), parsed by the same code.
+    """
     container = container_of(websocket)
     try:
-        tenant = await _stream_tenant(
-            websocket, panel_id, ticket, websocket.headers.get("x-tenant-id"), websocket.headers.get("authorization")
-        )
-        stream = await container.streams.open(
-            tenant, panel_id, last_event_id=min(max(0, last_event_id), MAX_EVENT_ID), tokens=tokens
-        )
-    except (DomainError, InvalidToken) as exc:
+        params = StreamParams.parse(websocket.query_params, websocket.headers)
+        tenant, pid = await _authorize_stream(websocket, panel_id, params.ticket)
+        stream = await container.streams.open(tenant, pid, last_event_id=params.last_event_id, deltas=params.deltas)
+    except (DomainError, InvalidJwt) as exc:
         await _deny(websocket, exc)
         return
     try:
@@ -222,7 +184,7 @@ async def websocket_stream(
         stream.close()  # the client left before the handshake completed: give its stream slot back
         raise
     sender = asyncio.create_task(_send_events(websocket, stream, container.settings.stream_send_timeout_s))
-    receiver = asyncio.create_task(_receive_commands(websocket, tenant, panel_id))
+    receiver = asyncio.create_task(_receive_commands(websocket, tenant, pid))
     try:
         await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -250,10 +212,10 @@ async def _send_events(websocket: WebSocket, stream: PanelStream, timeout_s: flo
         async for batch in batches:
             for event in batch:
                 async with asyncio.timeout(timeout_s):
-                    await websocket.send_text(event.ws)
+                    await websocket.send_text(ws_text(event))
 
 
-async def _receive_commands(websocket: WebSocket, tenant: TenantId, panel_id: str) -> None:
+async def _receive_commands(websocket: WebSocket, tenant: TenantId, panel_id: PanelId) -> None:
     panels = container_of(websocket).panels
     with contextlib.suppress(WebSocketDisconnect):
         while True:
@@ -266,28 +228,16 @@ async def _receive_commands(websocket: WebSocket, tenant: TenantId, panel_id: st
             if kind == "cancel":
                 try:
                     await panels.cancel(tenant, panel_id)
-                    await websocket.send_text('{"id":null,"event":"control","data":{"type":"cancel","ok":true}}')
+                    await websocket.send_text(ws_control({"type": "cancel", "ok": True}))
                 except DomainError as exc:
                     await websocket.send_text(
-                        orjson.dumps(
-                            {
-                                "id": None,
-                                "event": "control",
-                                "data": {
-                                    "type": "cancel",
-                                    "ok": False,
-                                    "status": status_of(exc)[0],
-                                    "detail": exc.detail,
-                                },
-                            }
-                        ).decode()
+                        ws_control({"type": "cancel", "ok": False, "status": status_of(exc)[0], "detail": exc.detail})
                     )
             elif kind == "ping":
-                await websocket.send_text('{"id":null,"event":"control","data":{"type":"pong"}}')
+                await websocket.send_text(ws_control({"type": "pong"}))
             else:
                 await websocket.send_text(
-                    '{"id":null,"event":"control","data":{"type":"error",'
-                    '"detail":"unknown command; send {\\"type\\": \\"cancel\\"}"}}'
+                    ws_control({"type": "error", "detail": 'unknown command; send {"type": "cancel"}'})
                 )
 
 

@@ -2,10 +2,11 @@
 
 from ask_panel.domain.status import PanelType
 from ask_panel.domain.strategies.adversarial import AdversarialStrategy
-from ask_panel.domain.strategies.base import Discussion, Speaker, StanceRequest, Strategy
 from ask_panel.domain.strategies.delphi import DelphiStrategy
 from ask_panel.domain.strategies.open import OpenStrategy
+from ask_panel.domain.strategies.port import Discussion, StanceRequest, Strategy
 from ask_panel.domain.strategies.socratic import SocraticStrategy
+from ask_panel.domain.strategies.speakers import Speaker
 from ask_panel.domain.strategies.structured import StructuredStrategy
 
 STRATEGIES: dict[PanelType, Strategy] = {

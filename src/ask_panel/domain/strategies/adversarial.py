@@ -14,25 +14,18 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+from ask_panel.domain.checkpoint import Decision, StepKey
 from ask_panel.domain.errors import InvalidInput
-from ask_panel.domain.panel import Member, Recommendation
-from ask_panel.domain.strategies.base import (
-    JUDGE,
-    MODERATOR,
-    Discussion,
-    check_quorum,
-    clip,
-    expert_prompt,
-    measure,
-    minority_views,
-    order_for_round,
-    stance_request,
-    system,
-    transcript,
-    user,
-)
+from ask_panel.domain.strategies.port import Discussion
+from ask_panel.domain.strategies.prompts import clip, expert_prompt, order_for_round, system, transcript, user
+from ask_panel.domain.strategies.schemas import stance_request
+from ask_panel.domain.strategies.speakers import JUDGE, MODERATOR
+from ask_panel.domain.strategies.synthesis import check_quorum, measure, minority_views
+from ask_panel.domain.values import Member, Recommendation
 
 SIDES = ("for", "against", "undecided")
+PROPOSITION = StepKey.decision("proposition")
+VERDICT = StepKey.decision("verdict")
 
 
 def split_sides(members: list[Member]) -> tuple[list[Member], list[Member]]:
@@ -64,7 +57,7 @@ class AdversarialStrategy:
                     + " Then give your honest stance on the proposition."
                 )
                 await discussion.speak(
-                    f"r{number}:{member.agent_id}",
+                    StepKey.speaking(number, member.agent_id),
                     speaker=discussion.speaker(member.agent_id),
                     round_number=number,
                     prompt=expert_prompt(discussion, member, task),
@@ -76,7 +69,7 @@ class AdversarialStrategy:
                 break
         degraded = check_quorum(panel)
         verdict = await discussion.decide(
-            "verdict",
+            VERDICT,
             speaker=JUDGE,
             prompt=[
                 system(JUDGE.system_prompt),
@@ -119,7 +112,7 @@ class AdversarialStrategy:
 
     async def _state_proposition(self, discussion: Discussion) -> str:
         decision = await discussion.decide(
-            "proposition",
+            PROPOSITION,
             speaker=MODERATOR,
             prompt=[
                 system(MODERATOR.system_prompt),
@@ -140,14 +133,14 @@ class AdversarialStrategy:
         return str(decision["proposition"])
 
 
-def _parse_proposition(data: Mapping[str, Any]) -> dict[str, Any]:
+def _parse_proposition(data: Mapping[str, Any]) -> Decision:
     value = data.get("proposition")
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("'proposition' must be a non-empty string")
     return {"proposition": clip(value.strip(), 400)}
 
 
-def parse_verdict(data: Mapping[str, Any]) -> dict[str, Any]:
+def parse_verdict(data: Mapping[str, Any]) -> Decision:
     winner = data.get("winner")
     if winner not in ("proponents", "opponents"):
         raise InvalidInput("'winner' must be 'proponents' or 'opponents'")

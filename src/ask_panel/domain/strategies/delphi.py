@@ -18,22 +18,16 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from ask_panel.domain.checkpoint import Decision, StepKey
 from ask_panel.domain.consensus import Distribution
 from ask_panel.domain.errors import InvalidInput
-from ask_panel.domain.panel import Member, Panel, Recommendation
-from ask_panel.domain.strategies.base import (
-    FACILITATOR,
-    MODERATOR,
-    Discussion,
-    clip,
-    expert_prompt,
-    measure,
-    order_for_round,
-    stance_request,
-    synthesize,
-    system,
-    user,
-)
+from ask_panel.domain.panel import Panel
+from ask_panel.domain.strategies.port import Discussion
+from ask_panel.domain.strategies.prompts import clip, expert_prompt, order_for_round, system, user
+from ask_panel.domain.strategies.schemas import stance_request
+from ask_panel.domain.strategies.speakers import FACILITATOR, MODERATOR
+from ask_panel.domain.strategies.synthesis import FRAME, measure, synthesize
+from ask_panel.domain.values import Member, Recommendation
 
 
 def is_stable(previous: Distribution | None, current: Distribution | None, tolerance: float) -> bool:
@@ -59,7 +53,7 @@ class DelphiStrategy:
     async def run(self, discussion: Discussion) -> Recommendation:
         panel = discussion.panel
         frame = await discussion.decide(
-            "frame",
+            FRAME,
             speaker=MODERATOR,
             prompt=[
                 system(MODERATOR.system_prompt),
@@ -96,7 +90,7 @@ class DelphiStrategy:
 
             async def turn(member: Member, number: int = number, feedback_text: str = feedback_text) -> None:
                 await discussion.speak(
-                    f"r{number}:{member.agent_id}",
+                    StepKey.speaking(number, member.agent_id),
                     speaker=discussion.speaker(member.agent_id),
                     round_number=number,
                     prompt=expert_prompt(
@@ -117,7 +111,7 @@ class DelphiStrategy:
                 m.stance.position for m in panel.round(number).messages if m.stance is not None and m.role == "expert"
             )
             feedback: dict[str, Any] = {
-                "distribution": current.to_dict() if current else None,
+                "distribution": current.summary() if current else None,
                 "positions": dict(positions),
                 "estimate_question": question,
             }
@@ -128,7 +122,7 @@ class DelphiStrategy:
                 else "no estimates were given"
             )
             await discussion.announce(
-                f"r{number}:feedback",
+                StepKey.feedback(number),
                 speaker=FACILITATOR,
                 round_number=number,
                 content=f"Round {number} anonymous feedback - {feedback_text}.",
@@ -146,7 +140,7 @@ class DelphiStrategy:
         )
 
 
-def _parse_frame(data: Mapping[str, Any]) -> dict[str, Any]:
+def _parse_frame(data: Mapping[str, Any]) -> Decision:
     options = data.get("options")
     question = data.get("estimate_question")
     if (

@@ -10,25 +10,17 @@ panel stops early at the threshold once everyone has spoken. The moderator synth
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from ask_panel.domain.checkpoint import Decision, StepKey
 from ask_panel.domain.errors import InvalidInput
-from ask_panel.domain.panel import Recommendation
-from ask_panel.domain.strategies.base import (
-    MODERATOR,
-    Discussion,
-    expert_prompt,
-    frame_options,
-    measure,
-    order_for_round,
-    spoken,
-    stance_request,
-    synthesize,
-    system,
-    transcript,
-    user,
-)
+from ask_panel.domain.strategies.port import Discussion
+from ask_panel.domain.strategies.prompts import expert_prompt, order_for_round, system, transcript, user
+from ask_panel.domain.strategies.schemas import stance_request
+from ask_panel.domain.strategies.speakers import MODERATOR
+from ask_panel.domain.strategies.synthesis import frame_options, measure, spoken, synthesize
+from ask_panel.domain.values import Recommendation
 
 
 def turn_limit(max_rounds: int, members: int, max_turns: int | None) -> int:
@@ -56,16 +48,14 @@ class OpenStrategy:
             unspoken = [m.agent_id for m in order_for_round(panel, 1) if m.agent_id not in done]
             pool = unspoken if len(unspoken) >= limit - t else [m.agent_id for m in order_for_round(panel, number)]
             candidates = [a for a in pool if a != last] or [a for a in by_id if a != last] or list(by_id)
-            committed = next(
-                (m.agent_id for r in panel.discussions for m in r.messages if m.key.startswith(f"t{t}:")), None
-            )
+            committed = panel.checkpoint.speaker_of_turn(t)
             if committed is not None:  # resuming: this turn was taken already
                 chosen = committed
             elif len(candidates) == 1:
                 chosen = candidates[0]
             else:
                 decision = await discussion.decide(
-                    f"t{t}:next",
+                    StepKey.decision("next", turn=t),
                     speaker=MODERATOR,
                     prompt=[
                         system(MODERATOR.system_prompt),
@@ -91,7 +81,7 @@ class OpenStrategy:
             member = by_id[chosen]
             peers = [a for a in sorted(spoken(panel)) if a != chosen]
             await discussion.speak(
-                f"t{t}:{chosen}",
+                StepKey.open_turn(t, chosen),
                 speaker=discussion.speaker(chosen),
                 round_number=number,
                 prompt=expert_prompt(
@@ -112,8 +102,8 @@ class OpenStrategy:
         return await synthesize(discussion)
 
 
-def _speaker_parser(candidates: list[str]) -> Any:
-    def parse(data: Mapping[str, Any]) -> dict[str, Any]:
+def _speaker_parser(candidates: list[str]) -> Callable[[Mapping[str, Any]], Decision]:
+    def parse(data: Mapping[str, Any]) -> Decision:
         chosen = data.get("next_speaker")
         if chosen not in candidates:
             raise InvalidInput(f"'next_speaker' must be one of {candidates}")

@@ -9,25 +9,17 @@ threshold after round 2. The moderator then summarizes what was learned as the r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from ask_panel.domain.checkpoint import Decision, StepKey
 from ask_panel.domain.errors import InvalidInput
-from ask_panel.domain.panel import Recommendation
-from ask_panel.domain.strategies.base import (
-    MODERATOR,
-    Discussion,
-    expert_prompt,
-    frame_options,
-    measure,
-    order_for_round,
-    spoken,
-    stance_request,
-    synthesize,
-    system,
-    transcript,
-    user,
-)
+from ask_panel.domain.strategies.port import Discussion
+from ask_panel.domain.strategies.prompts import expert_prompt, order_for_round, system, transcript, user
+from ask_panel.domain.strategies.schemas import stance_request
+from ask_panel.domain.strategies.speakers import MODERATOR
+from ask_panel.domain.strategies.synthesis import frame_options, measure, spoken, synthesize
+from ask_panel.domain.values import Recommendation
 
 
 class SocraticStrategy:
@@ -45,7 +37,7 @@ class SocraticStrategy:
                 targets = order
             else:
                 decision = await discussion.decide(
-                    f"r{number}:targets",
+                    StepKey.decision("targets", round_number=number),
                     speaker=MODERATOR,
                     prompt=[
                         system(MODERATOR.system_prompt),
@@ -76,7 +68,7 @@ class SocraticStrategy:
             for agent_id in targets:
                 member = by_id[agent_id]
                 question = await discussion.speak(
-                    f"r{number}:q:{agent_id}",
+                    StepKey.question(number, agent_id),
                     speaker=MODERATOR,
                     round_number=number,
                     prompt=[
@@ -91,7 +83,7 @@ class SocraticStrategy:
                 asked = question.content if question else f"What is your view on: {panel.query}"
                 peers = [a for a in sorted(spoken(panel)) if a != agent_id]
                 await discussion.speak(
-                    f"r{number}:a:{agent_id}",
+                    StepKey.answer(number, agent_id),
                     speaker=discussion.speaker(agent_id),
                     round_number=number,
                     prompt=expert_prompt(
@@ -112,8 +104,8 @@ class SocraticStrategy:
         )
 
 
-def _targets_parser(order: list[str], most: int) -> Any:
-    def parse(data: Mapping[str, Any]) -> dict[str, Any]:
+def _targets_parser(order: list[str], most: int) -> Callable[[Mapping[str, Any]], Decision]:
+    def parse(data: Mapping[str, Any]) -> Decision:
         targets = data.get("targets")
         if (
             not isinstance(targets, list)

@@ -11,18 +11,12 @@ from __future__ import annotations
 
 import asyncio
 
-from ask_panel.domain.panel import Member, Recommendation
-from ask_panel.domain.strategies.base import (
-    Discussion,
-    expert_prompt,
-    frame_options,
-    measure,
-    order_for_round,
-    spoken,
-    stance_request,
-    synthesize,
-    transcript,
-)
+from ask_panel.domain.checkpoint import StepKey
+from ask_panel.domain.strategies.port import Discussion
+from ask_panel.domain.strategies.prompts import expert_prompt, order_for_round, transcript
+from ask_panel.domain.strategies.schemas import stance_request
+from ask_panel.domain.strategies.synthesis import frame_options, measure, spoken, synthesize
+from ask_panel.domain.values import Member, Recommendation
 
 
 class StructuredStrategy:
@@ -57,7 +51,7 @@ class StructuredStrategy:
                     )
                     peers = [a for a in sorted(already_spoken) if a != member.agent_id]
                 await discussion.speak(
-                    f"r{number}:{member.agent_id}",
+                    StepKey.speaking(number, member.agent_id),
                     speaker=discussion.speaker(member.agent_id),
                     round_number=number,
                     prompt=expert_prompt(discussion, member, task),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, Protocol
 
 from ask_panel.application.hub import EventHub
 from ask_panel.application.ports import UnitOfWorkFactory
@@ -14,27 +15,38 @@ from ask_panel.infrastructure.bus.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
-EventsHook = Callable[[PanelId, Sequence[StoredEvent]], None]
+
+class LocalRuns(Protocol):
+    """The panels this process runs (its LocalPanelPool)."""
+
+    def is_running(self, panel_id: PanelId) -> bool: ...
+
+    async def stop(self, panel_id: PanelId) -> None: ...
 
 
 class WakeupBridge:
-    """Reads the woken panel's new events once and hands them to the local hub (and hooks).
+    """Reads the woken panel's new events once and hands them to the local hub.
 
     A wake-up from this very process is ignored: its events were delivered at commit. A panel
-    nobody here watches costs nothing. Wake-ups of one panel are handled in order.
+    nobody here watches or runs costs nothing. Wake-ups of one panel are handled in order. A run
+    here whose panel was ended elsewhere (a cancel on another node) is stopped.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, hub: EventHub, *, origin: str) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, hub: EventHub, *, origin: str, local_runs: LocalRuns | None = None
+    ) -> None:
         self._uow = uow_factory
         self._hub = hub
         self.origin = origin
+        self._runs = local_runs
         self._locks: dict[PanelId, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.hooks: list[tuple[Callable[[PanelId], bool], EventsHook]] = []
-        self.received = 0
+
+    def _running_here(self, panel_id: PanelId) -> bool:
+        return self._runs is not None and self._runs.is_running(panel_id)
 
     def wanted(self, panel_id: PanelId) -> bool:
-        return self._hub.has_subscribers(panel_id) or any(interested(panel_id) for interested, _ in self.hooks)
+        return self._hub.has_subscribers(panel_id) or self._running_here(panel_id)
 
     def on_payload(self, payload: str) -> None:
         wakeup = Wakeup.decode(payload)
@@ -42,10 +54,12 @@ class WakeupBridge:
             self.on_wakeup(wakeup)
 
     def on_wakeup(self, wakeup: Wakeup) -> None:
-        self.received += 1
         if wakeup.origin == self.origin or not self.wanted(wakeup.panel_id):
             return
-        task = asyncio.get_running_loop().create_task(self._deliver(wakeup))
+        self._spawn(self._deliver(wakeup))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -58,21 +72,21 @@ class WakeupBridge:
                         wakeup.panel_id, after=wakeup.first - 1, limit=wakeup.last - wakeup.first + 1
                     )
                 self._hub.deliver(wakeup.panel_id, events)
-                for interested, hook in self.hooks:
-                    if interested(wakeup.panel_id):
-                        hook(wakeup.panel_id, events)
+                self._stop_if_ended(wakeup.panel_id, events)
         except Exception:
             log.exception("could not deliver wake-up %s", wakeup.encode())
         finally:
             if not lock.locked():
                 self._locks.pop(wakeup.panel_id, None)
 
+    def _stop_if_ended(self, panel_id: PanelId, events: Sequence[StoredEvent]) -> None:
+        if self._runs is not None and self._runs.is_running(panel_id) and any(e.is_terminal for e in events):
+            self._spawn(self._runs.stop(panel_id))
+
     def resync(self) -> None:
         """After a reconnect: deliver whatever the watched panels logged while wake-ups were lost."""
         for panel_id, tenant, after in self._hub.watched():
-            task = asyncio.get_running_loop().create_task(self._catch_up(panel_id, tenant, after))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._catch_up(panel_id, tenant, after))
 
     async def _catch_up(self, panel_id: PanelId, tenant: TenantId, after: int) -> None:
         try:

@@ -1,7 +1,7 @@
 """PostgresBus: one LISTEN connection per process for all channels; it also sends out-of-transaction NOTIFYs.
 
-Event wake-ups are NOTIFYed by the repositories inside the committing transaction (so they are
-delivered only on commit); token deltas and token interest go through `send`.
+Event wake-ups are NOTIFYed inside the committing transaction (so they are delivered only on
+commit; see `wakeup.WakeupSender`); text deltas and delta interest go through `send`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-log = logging.getLogger(__name__)
+from ask_panel.infrastructure.bus.subscriptions import Handler, Subscriptions
 
-Handler = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 def asyncpg_dsn(database_url: str) -> str:
@@ -30,15 +30,14 @@ class PostgresBus:
 
     def __init__(self, database_url: str) -> None:
         self._dsn = asyncpg_dsn(database_url)
-        self._handlers: dict[str, Handler] = {}
+        self._subscriptions = Subscriptions()
         self._task: asyncio.Task[None] | None = None
         self._conn: Any = None
         self._connected = asyncio.Event()
         self._send_lock = asyncio.Lock()
-        self.on_connected: Callable[[], None] | None = None
 
-    def subscribe(self, channel: str, handler: Handler) -> None:
-        self._handlers[channel] = handler
+    def subscribe(self, channel: str, handler: Handler, *, on_reconnect: Callable[[], None] | None = None) -> None:
+        self._subscriptions.add(channel, handler, on_reconnect)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="pg-listen")
@@ -47,9 +46,7 @@ class PostgresBus:
                 await self._connected.wait()
 
     def _callback(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
-        handler = self._handlers.get(channel)
-        if handler is not None:
-            handler(payload)
+        self._subscriptions.dispatch(channel, payload)
 
     async def send(self, channel: str, payload: str) -> None:
         conn = self._conn
@@ -66,12 +63,11 @@ class PostgresBus:
             try:
                 conn = await asyncpg.connect(self._dsn)
                 try:
-                    for channel in self._handlers:
+                    for channel in self._subscriptions.channels:
                         await conn.add_listener(channel, self._callback)
                     self._conn = conn
                     self._connected.set()
-                    if self.on_connected is not None:
-                        self.on_connected()  # messages sent while disconnected are lost: catch up
+                    self._subscriptions.reconnected()
                     while not conn.is_closed():
                         await asyncio.sleep(5)
                         async with asyncio.timeout(5), self._send_lock:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-log = logging.getLogger(__name__)
+from ask_panel.infrastructure.bus.subscriptions import Handler, Subscriptions
 
-Handler = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 class RedisBus:
@@ -20,13 +20,12 @@ class RedisBus:
         self._client = aioredis.from_url(url, socket_timeout=send_timeout_s, socket_connect_timeout=send_timeout_s)
         self._listener = aioredis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
         self._send_timeout = send_timeout_s
-        self._handlers: dict[str, Handler] = {}
+        self._subscriptions = Subscriptions()
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
-        self.on_connected: Callable[[], None] | None = None
 
-    def subscribe(self, channel: str, handler: Handler) -> None:
-        self._handlers[channel] = handler
+    def subscribe(self, channel: str, handler: Handler, *, on_reconnect: Callable[[], None] | None = None) -> None:
+        self._subscriptions.add(channel, handler, on_reconnect)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="redis-listen")
@@ -45,18 +44,18 @@ class RedisBus:
         while True:
             try:
                 async with self._listener.pubsub() as pubsub:
-                    await pubsub.subscribe(*self._handlers)
+                    await pubsub.subscribe(*self._subscriptions.channels)
                     self._subscribed.set()
-                    if self.on_connected is not None:
-                        self.on_connected()  # messages sent while disconnected are lost: catch up
+                    self._subscriptions.reconnected()
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue
                         channel = message["channel"]
                         data = message["data"]
-                        handler = self._handlers.get(channel.decode() if isinstance(channel, bytes) else channel)
-                        if handler is not None:
-                            handler(data.decode() if isinstance(data, bytes) else str(data))
+                        self._subscriptions.dispatch(
+                            channel.decode() if isinstance(channel, bytes) else channel,
+                            data.decode() if isinstance(data, bytes) else str(data),
+                        )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

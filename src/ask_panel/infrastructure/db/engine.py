@@ -60,7 +60,6 @@ class Database:
                     "server_settings": {"statement_timeout": str(statement_timeout_ms)},
                 }
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        self.notify_origin: str | None = None  # set when commits must NOTIFY other processes
         self.write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -16,9 +16,12 @@ import orjson
 from ask_panel.domain.errors import StaleAttempt
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.panel import Panel
+from ask_panel.infrastructure.bus.wakeup import Wakeup, WakeupSender
 from ask_panel.infrastructure.db.engine import Database
 from ask_panel.infrastructure.db.repositories import SqlPanelRepository
 from ask_panel.infrastructure.db.scope import TenantScope
+from ask_panel.infrastructure.serialization.events import event_data
+from ask_panel.infrastructure.serialization.panels import panel_body
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ Pending = tuple[Panel, "asyncio.Future[list[StoredEvent]]"]
 def _serializable(panel: Panel, future: asyncio.Future[list[StoredEvent]]) -> bool:
     """One panel's unstorable data fails its own write only, not the whole batch."""
     try:
-        orjson.dumps([panel.body(), [event.data for event in panel.pending_events]])
+        orjson.dumps([panel_body(panel), [event_data(event) for event in panel.pending_events]])
     except (TypeError, orjson.JSONEncodeError) as exc:
         future.set_exception(exc)
         return False
@@ -36,13 +39,12 @@ def _serializable(panel: Panel, future: asyncio.Future[list[StoredEvent]]) -> bo
 
 
 class GroupCommitCheckpoints:
-    def __init__(self, database: Database, *, max_batch: int = 256) -> None:
+    def __init__(self, database: Database, *, wakeups: WakeupSender | None = None, max_batch: int = 256) -> None:
         self._db = database
+        self._sender = wakeups
         self._max_batch = max_batch
         self._queue: list[Pending] = []
         self._writer: asyncio.Task[None] | None = None
-        self.batches = 0
-        self.writes = 0
 
     async def write(self, panel: Panel) -> list[StoredEvent]:
         future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
@@ -64,6 +66,7 @@ class GroupCommitCheckpoints:
         if not batch:
             return
         outcomes: list[tuple[asyncio.Future[list[StoredEvent]], list[StoredEvent] | BaseException]] = []
+        wakeups: list[Wakeup] = []
         lock = self._db.write_lock
         try:
             if lock is not None:
@@ -73,12 +76,14 @@ class GroupCommitCheckpoints:
                     await conn.begin()
                     for panel, future in batch:
                         repository = SqlPanelRepository(
-                            conn, TenantScope(panel.tenant_id), notify_origin=self._db.notify_origin
+                            conn, TenantScope(panel.tenant_id), wakeups=wakeups, sender=self._sender
                         )
                         try:
                             outcomes.append((future, await repository.save(panel)))
                         except StaleAttempt as exc:
                             outcomes.append((future, exc))
+                    if self._sender is not None and wakeups:
+                        await self._sender.before_commit(conn, wakeups)
                     await conn.commit()
             finally:
                 if lock is not None:
@@ -89,8 +94,8 @@ class GroupCommitCheckpoints:
                 if not future.done():
                     future.set_exception(exc)
             return
-        self.batches += 1
-        self.writes += len(batch)
+        if self._sender is not None and wakeups:
+            await self._sender.after_commit(wakeups)
         for future, outcome in outcomes:
             if future.done():
                 continue

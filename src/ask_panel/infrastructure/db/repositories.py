@@ -18,9 +18,11 @@ from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.llm import parse_output_mode
 from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.status import PanelStatus, PanelType
-from ask_panel.infrastructure.bus.wakeup import CHANNEL as NOTIFY_CHANNEL
+from ask_panel.infrastructure.bus.wakeup import Wakeup, WakeupSender
 from ask_panel.infrastructure.db.scope import TenantScope
 from ask_panel.infrastructure.db.tables import agents, panel_events, panels, stream_tickets
+from ask_panel.infrastructure.serialization.events import event_data
+from ask_panel.infrastructure.serialization.panels import panel_body, panel_of
 
 # Statements built once; values come as parameters (no per-call compilation of literals).
 INSERT_PANEL = insert(panels)
@@ -45,29 +47,16 @@ SAVE_PANEL = (
 )
 
 
-def _to_panel(row: Any) -> Panel:
-    return Panel.restore(
-        panel_id=PanelId(uuid.UUID(row.panel_id)),
-        tenant_id=TenantId(uuid.UUID(row.tenant_id)),
-        query=row.query,
-        panel_type=PanelType(row.panel_type),
-        status=PanelStatus(row.status),
-        error=row.error,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        attempt=row.attempt,
-        last_seq=row.last_seq,
-        body=row.body,
-    )
-
-
 class SqlPanelRepository:
-    """Panels of one tenant. On PostgreSQL with fan-out, a commit also NOTIFYs (delivered on commit)."""
+    """Panels of one tenant. A save that appends events adds its wake-up to `wakeups` (sent at commit)."""
 
-    def __init__(self, conn: AsyncConnection, scope: TenantScope, *, notify_origin: str | None = None) -> None:
+    def __init__(
+        self, conn: AsyncConnection, scope: TenantScope, *, wakeups: list[Wakeup], sender: WakeupSender | None
+    ) -> None:
         self._conn = conn
         self._scope = scope
-        self._notify_origin = notify_origin
+        self._wakeups = wakeups
+        self._sender = sender
 
     async def add(self, panel: Panel, *, idempotency_key: str | None, fingerprint: str | None) -> None:
         events, panel.pending_events = panel.pending_events, []
@@ -84,7 +73,7 @@ class SqlPanelRepository:
                     error=panel.error,
                     idempotency_key=idempotency_key,
                     request_fingerprint=fingerprint,
-                    body=panel.body(),
+                    body=panel_body(panel),
                     created_at=panel.created_at,
                     updated_at=panel.updated_at,
                 ),
@@ -102,11 +91,11 @@ class SqlPanelRepository:
         row = (await self._conn.execute(stmt)).first()
         if row is None:
             raise PanelNotFound(panel_id)
-        return _to_panel(row)
+        return panel_of(row)
 
     async def find_by_idempotency_key(self, key: str) -> tuple[Panel, str | None] | None:
         row = (await self._conn.execute(self._scope.select(panels, panels.c.idempotency_key == key))).first()
-        return None if row is None else (_to_panel(row), row.request_fingerprint)
+        return None if row is None else (panel_of(row), row.request_fingerprint)
 
     async def page(
         self, *, limit: int, offset: int, status: PanelStatus | None, panel_type: PanelType | None
@@ -129,7 +118,7 @@ class SqlPanelRepository:
         else:
             counted = self._scope.select(panels, *filters).with_only_columns(func.count())
             total = (await self._conn.execute(counted)).scalar_one()
-        return PanelPage([_to_panel(r) for r in rows], int(total))
+        return PanelPage([panel_of(r) for r in rows], int(total))
 
     async def save(self, panel: Panel, *, bump_attempt: bool = False) -> list[StoredEvent]:
         events, panel.pending_events = panel.pending_events, []
@@ -140,7 +129,7 @@ class SqlPanelRepository:
             w_attempt=panel.attempt,
             status=panel.status.value,
             error=panel.error,
-            body=panel.body(),
+            body=panel_body(panel),
             updated_at=now,
             attempt=attempt,
             added=len(events),
@@ -156,15 +145,15 @@ class SqlPanelRepository:
         first = last_seq - len(events) + 1
         panel_key = str(panel.panel_id)
         stored = [
-            StoredEvent(panel_key, first + i, e.type.value, e.data, now, panel.tenant_id) for i, e in enumerate(events)
+            StoredEvent(panel_key, first + i, e.type.value, event_data(e), now, panel.tenant_id)
+            for i, e in enumerate(events)
         ]
         await self._conn.execute(
             INSERT_EVENTS,
             [self._scope.row(panel_id=panel_key, seq=s.seq, type=s.type, data=s.data, created_at=now) for s in stored],
         )
-        if self._notify_origin is not None:
-            wakeup = f"{self._scope.tenant_key}|{panel_key}|{first}|{last_seq}|{self._notify_origin}"
-            await self._conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, wakeup)))
+        if self._sender is not None:
+            self._wakeups.append(self._sender.wakeup(panel.tenant_id, panel.panel_id, stored))
         return stored
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ask_panel.domain.errors import ServiceBusy
 from ask_panel.domain.ids import TenantId
+from ask_panel.infrastructure.bus.wakeup import Wakeup, WakeupSender
 from ask_panel.infrastructure.db.engine import Database
 from ask_panel.infrastructure.db.repositories import (
     SqlAgentRepository,
@@ -29,10 +30,14 @@ class SqlUnitOfWork:
     events: SqlEventLog
     tickets: SqlTicketStore
 
-    def __init__(self, database: Database, tenant: TenantId, *, write: bool = False) -> None:
+    def __init__(
+        self, database: Database, tenant: TenantId, *, write: bool = False, wakeups: WakeupSender | None = None
+    ) -> None:
         self._db = database
         self._scope = TenantScope(tenant)
         self._write = write
+        self._sender = wakeups
+        self._wakeups: list[Wakeup] = []
         self._conn: AsyncConnection | None = None
         self._locked = False
         self._committed = False
@@ -55,16 +60,28 @@ class SqlUnitOfWork:
         except BaseException:
             await self._release()
             raise
-        self.panels = SqlPanelRepository(self._conn, self._scope, notify_origin=self._db.notify_origin)
+        self.panels = SqlPanelRepository(self._conn, self._scope, wakeups=self._wakeups, sender=self._sender)
         self.agents = SqlAgentRepository(self._conn, self._scope)
         self.events = SqlEventLog(self._conn, self._scope)
         self.tickets = SqlTicketStore(self._conn)
         return self
 
-    async def commit(self) -> None:
+    @property
+    def connection(self) -> AsyncConnection:
+        """The transaction's connection (for tests that look under the repositories)."""
         assert self._conn is not None
+        return self._conn
+
+    async def commit(self) -> None:
+        """Commit; the other processes are woken for the events it appended (see WakeupSender)."""
+        assert self._conn is not None
+        wakeups, self._wakeups[:] = list(self._wakeups), []
+        if self._sender is not None and wakeups:
+            await self._sender.before_commit(self._conn, wakeups)
         await self._conn.commit()
         self._committed = True
+        if self._sender is not None and wakeups:
+            await self._sender.after_commit(wakeups)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -85,11 +102,12 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+    def __init__(self, database: Database, *, wakeups: WakeupSender | None = None) -> None:
+        self.database = database
+        self.wakeups = wakeups
 
     def __call__(self, tenant: TenantId, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._db, tenant, write=write)
+        return SqlUnitOfWork(self.database, tenant, write=write, wakeups=self.wakeups)
 
 
 @asynccontextmanager

@@ -16,7 +16,7 @@ import httpx2
 
 from ask_panel.domain.errors import ProviderError
 from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamEnd, StreamPart, TextDelta, TokenUsage
-from ask_panel.infrastructure.llm.openai_compat import (
+from ask_panel.infrastructure.llm.provider_http import (
     decode_event,
     estimate_tokens,
     format_name,

@@ -1,125 +1,31 @@
-"""LLM adapter for OpenAI-compatible `/chat/completions` servers over SSE, and the shared HTTP helpers."""
+"""LLM adapter for OpenAI-compatible `/chat/completions` servers, streamed over SSE."""
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx2
 
 from ask_panel.domain.errors import ProviderError
 from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamEnd, StreamPart, TextDelta, TokenUsage
+from ask_panel.infrastructure.llm.provider_http import (
+    decode_event,
+    error_message,
+    estimate_tokens,
+    format_name,
+    open_event_stream,
+    token_count,
+)
 from ask_panel.infrastructure.llm.strict_schema import strict_schema
 
-_MAX_DETAIL_CHARS = 300
 OPENAI_HOST = "api.openai.com"
 MaxTokensField = Literal["max_tokens", "max_completion_tokens"]
-_FORMAT_NAME = re.compile(r"[^A-Za-z0-9_-]")
-
-
-def token_count(value: object) -> int:
-    """A token count reported by a server, or 0 when it is missing or not a sane integer."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 2**31:
-        return 0
-    return int(value)
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count for when the server reports none: one token per four characters."""
-    return math.ceil(len(text) / 4)
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header given as seconds or as an HTTP date; None if absent."""
-    if not value or not value.strip():
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value.strip())
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def _error_message(body: str) -> str:
-    """The `error.message` of an OpenAI or Anthropic error body, else the (shortened) body itself."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        payload = None
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-        if isinstance(error, str):
-            return error
-    return body.strip()[:_MAX_DETAIL_CHARS]
-
-
-def is_retryable_status(status: int) -> bool:
-    """Rate limits, request timeouts and server errors may pass; other statuses will not."""
-    return status in (408, 429) or status >= 500
-
-
-async def error_for_status(provider: str, response: httpx2.Response) -> ProviderError:
-    """The ProviderError for a non-2xx response, with `Retry-After` honoured when retrying makes sense."""
-    body = (await response.aread()).decode("utf-8", errors="replace")
-    status = response.status_code
-    message = _error_message(body)
-    detail = f"{provider}: HTTP {status}" + (f": {message}" if message else "")
-    retryable = is_retryable_status(status)
-    retry_after = parse_retry_after(response.headers.get("retry-after")) if retryable else None
-    return ProviderError(detail, retryable=retryable, retry_after=retry_after)
-
-
-def decode_event(provider: str, data: str) -> dict[str, Any]:
-    """The JSON object carried by one server-sent event."""
-    try:
-        payload = json.loads(data)
-    except ValueError as exc:
-        raise ProviderError(f"{provider}: malformed stream event: {data[:80]!r}", retryable=False) from exc
-    if not isinstance(payload, dict):
-        raise ProviderError(f"{provider}: unexpected stream event: {data[:80]!r}", retryable=False)
-    return payload
-
-
-@asynccontextmanager
-async def open_event_stream(
-    client: httpx2.AsyncClient, provider: str, url: str, *, body: dict[str, Any], headers: dict[str, str]
-) -> AsyncIterator[httpx2.EventSource]:
-    """POST `body` and yield its event stream; every HTTP or transport failure becomes a ProviderError."""
-    try:
-        async with client.sse(url, method="POST", json=body, headers=headers) as source:
-            if not source.response.is_success:
-                raise await error_for_status(provider, source.response)
-            yield source
-    except httpx2.SSEError as exc:
-        raise ProviderError(f"{provider}: invalid event stream: {exc}", retryable=False) from exc
-    except httpx2.TimeoutException as exc:
-        raise ProviderError(f"{provider}: timed out: {exc!r}", retryable=True) from exc
-    except httpx2.TransportError as exc:
-        raise ProviderError(f"{provider}: connection failed: {exc!r}", retryable=True) from exc
 
 
 def is_openai(base_url: str) -> bool:
     """Whether `base_url` is OpenAI's own API (not a compatible server)."""
     return httpx2.URL(base_url).host == OPENAI_HOST
-
-
-def format_name(schema: JsonSchema) -> str:
-    """The `response_format` name OpenAI accepts (letters, digits, `_` and `-`, at most 64)."""
-    return _FORMAT_NAME.sub("_", str(schema.get("title") or "response"))[:64] or "response"
 
 
 class OpenAICompatibleProvider:
@@ -225,7 +131,7 @@ class OpenAICompatibleProvider:
                     continue
                 chunk = decode_event(self.name, data)
                 if isinstance(chunk.get("error"), dict | str):
-                    message = _error_message(data)
+                    message = error_message(data)
                     raise ProviderError(f"{self.name}: error in stream: {message}", retryable=True)
                 if isinstance(chunk.get("model"), str) and chunk["model"]:
                     reported_model = chunk["model"]

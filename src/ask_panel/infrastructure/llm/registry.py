@@ -32,8 +32,7 @@ class Providers:
 
     async def aclose(self) -> None:
         for provider in self._made.values():
-            inner = getattr(provider, "inner", provider)
-            close = getattr(inner, "aclose", None)
+            close = getattr(provider, "aclose", None)  # providers with an HTTP client, and their wrappers
             if close is not None:
                 await close()
         self._made.clear()

@@ -33,7 +33,7 @@ class ResilientProvider:
         max_backoff_s: float = 20.0,
         jitter: random.Random | None = None,
     ) -> None:
-        self.inner = inner
+        self.wrapped = inner
         self.name = inner.name
         self._attempts = attempts
         self._timeout = timeout_s
@@ -41,6 +41,12 @@ class ResilientProvider:
         self._max_backoff = max_backoff_s
         self._jitter = jitter or random.Random()
         self.retries = 0
+
+    async def aclose(self) -> None:
+        """Close the wrapped provider's resources (its HTTP client), if it has any."""
+        close = getattr(self.wrapped, "aclose", None)
+        if close is not None:
+            await close()
 
     def _delay(self, attempt: int, error: ProviderError) -> float:
         if error.retry_after is not None:
@@ -76,7 +82,7 @@ class ResilientProvider:
             started = False
             try:
                 async for part in self._paced(
-                    self.inner.stream(
+                    self.wrapped.stream(
                         messages, model=model, temperature=temperature, json_schema=json_schema, output_mode=output_mode
                     )
                 ):

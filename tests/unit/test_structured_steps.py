@@ -1,4 +1,4 @@
-"""Structured steps of a real panel: lenient reading, one repair call, reasoning hidden, each step's outcome kept."""
+"""Structured steps of a panel: lenient reading, one repair call, reasoning hidden, each step's outcome kept."""
 
 from __future__ import annotations
 
@@ -6,15 +6,20 @@ import json
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from ask_panel.config import Settings
-from tests.integration.panel_harness import harness, run_panel
+from ask_panel.domain.checkpoint import AnswerNote, StepKey
+from tests.harness import expert_messages, harness, memory_settings, run_panel
 from tests.scripted import Call, ScriptedProvider, default_answer
 
 THREE = ["fda_expert", "clinical_expert", "reimbursement_expert"]
+FRAME, SYNTHESIS = StepKey.decision("frame"), StepKey.decision("synthesis")
 
 
-def expert_messages(panel: Any) -> list[Any]:
-    return [m for r in panel.discussions for m in r.messages if m.role == "expert"]
+@pytest.fixture
+def settings() -> Settings:
+    return memory_settings()
 
 
 async def test_json_in_fences_after_prose_and_reasoning_is_read_the_first_time(settings: Settings) -> None:
@@ -34,9 +39,9 @@ async def test_json_in_fences_after_prose_and_reasoning_is_read_the_first_time(s
         assert message.content.endswith("speaks with care about the question.")
         assert "<think>" not in message.content and "predicate first" not in message.content
         assert message.stance is not None and message.metadata["stance_outcome"] == "parsed"
-    answers = panel.steps["answers"]
-    assert answers["frame"] == {"outcome": "parsed", "calls": 1}
-    assert answers["synthesis"] == {"outcome": "parsed", "calls": 1}
+    answers = panel.checkpoint.answers
+    assert answers[FRAME] == AnswerNote("parsed", 1)
+    assert answers[SYNTHESIS] == AnswerNote("parsed", 1)
 
 
 async def test_duplicate_options_are_repaired_by_one_call_that_shows_the_model_its_error(settings: Settings) -> None:
@@ -54,11 +59,7 @@ async def test_duplicate_options_are_repaired_by_one_call_that_shows_the_model_i
     assert len(frames) == 2
     assert frames[1].messages[-2].content == '{"options": ["Option A", "Option A"]}'
     assert "'options' must hold 2 to 4 distinct strings" in frames[1].messages[-1].content
-    assert panel.steps["answers"]["frame"] == {
-        "outcome": "repaired",
-        "calls": 2,
-        "error": "'options' must hold 2 to 4 distinct strings",
-    }
+    assert panel.checkpoint.answers[FRAME] == AnswerNote("repaired", 2, "'options' must hold 2 to 4 distinct strings")
 
 
 async def test_a_stance_that_stays_unreadable_is_recorded_as_failed_and_the_turn_kept(settings: Settings) -> None:
@@ -76,11 +77,9 @@ async def test_a_stance_that_stays_unreadable_is_recorded_as_failed_and_the_turn
     chen = next(m for m in expert_messages(panel) if m.agent_id == "fda_expert")
     assert chen.stance is None and chen.metadata["stance_outcome"] == "failed"
     assert stance_calls["Dr. Maya Chen"] == 2, "one answer and one repair call"
-    assert panel.steps["answers"][chen.key] == {
-        "outcome": "failed",
-        "calls": 2,
-        "error": "no JSON object in the answer",
-    }
+    assert panel.checkpoint.answers[StepKey.speaking(1, "fda_expert")] == AnswerNote(
+        "failed", 2, "no JSON object in the answer"
+    )
 
 
 async def test_a_decision_that_stays_unreadable_still_fails_the_panel_until_fallbacks_exist(settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""TokenBatcher: groups streamed text deltas so subscribers get a few events, not one per token."""
+"""DeltaBatcher: groups a model's streamed text deltas so subscribers get a few events, not one per token."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ FLUSH_CHARS = 16
 FLUSH_SECONDS = 0.03
 
 
-class TokenBatcher:
+class DeltaBatcher:
     """Buffers deltas; flushes when 16 characters or 30 ms have gathered (and at the end)."""
 
     def __init__(

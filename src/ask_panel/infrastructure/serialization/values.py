@@ -1,0 +1,156 @@
+"""JSON forms of the panel's value objects (members, stances, messages, rounds, consensus, outcome, usage)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from ask_panel.domain.configuration import PanelConfiguration
+from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Stance, Usage
+
+Json = dict[str, Any]
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def configuration_json(config: PanelConfiguration) -> Json:
+    return asdict(config)
+
+
+def configuration_of(data: Json) -> PanelConfiguration:
+    return PanelConfiguration(**data)
+
+
+def member_json(member: Member) -> Json:
+    return {"agent_id": member.agent_id, "agent_name": member.agent_name, "agent_role": member.agent_role}
+
+
+def member_of(data: Json) -> Member:
+    return Member(data["agent_id"], data["agent_name"], data["agent_role"])
+
+
+def stance_json(stance: Stance | None) -> Json | None:
+    if stance is None:
+        return None
+    return {
+        "position": stance.position,
+        "confidence": stance.confidence,
+        "ranking": list(stance.ranking),
+        "endorses": stance.endorses,
+        "estimate": stance.estimate,
+    }
+
+
+def stance_of(data: Json | None) -> Stance | None:
+    if not data:
+        return None
+    return Stance(
+        position=data["position"],
+        confidence=float(data["confidence"]),
+        ranking=tuple(data.get("ranking") or ()),
+        endorses=data.get("endorses"),
+        estimate=data.get("estimate"),
+    )
+
+
+def message_json(message: Message) -> Json:
+    """A message as events and clients see it (the stored form adds its step key first)."""
+    return {
+        "agent_id": message.agent_id,
+        "agent_name": message.agent_name,
+        "content": message.content,
+        "timestamp": message.timestamp.isoformat(),
+        "round": message.round,
+        "role": message.role,
+        "stance": stance_json(message.stance),
+        "metadata": message.metadata,
+    }
+
+
+def message_of(data: Json) -> Message:
+    return Message(
+        agent_id=data["agent_id"],
+        agent_name=data["agent_name"],
+        content=data["content"],
+        timestamp=datetime.fromisoformat(data["timestamp"]),
+        round=data["round"],
+        role=data.get("role", "expert"),
+        stance=stance_of(data.get("stance")),
+        metadata=data.get("metadata") or {},
+    )
+
+
+def consensus_json(consensus: Consensus | None) -> Json | None:
+    if consensus is None:
+        return None
+    return {
+        "level": consensus.level,
+        "confidence": consensus.confidence,
+        "method": consensus.method,
+        "components": consensus.components,
+    }
+
+
+def consensus_of(data: Json | None) -> Consensus | None:
+    if not data:
+        return None
+    return Consensus(
+        level=data["level"],
+        confidence=data["confidence"],
+        method=data.get("method", ""),
+        components=data.get("components") or {},
+    )
+
+
+def recommendation_json(recommendation: Recommendation | None) -> Json | None:
+    if recommendation is None:
+        return None
+    return {
+        "recommendation": recommendation.recommendation,
+        "rationale": recommendation.rationale,
+        "agreement_points": list(recommendation.agreement_points),
+        "dissent": list(recommendation.dissent),
+        "degraded": recommendation.degraded,
+        "decided_by": recommendation.decided_by,
+        "verdict": recommendation.verdict,
+    }
+
+
+def recommendation_of(data: Json | None) -> Recommendation | None:
+    if not data:
+        return None
+    return Recommendation(
+        recommendation=data["recommendation"],
+        rationale=data["rationale"],
+        agreement_points=tuple(data.get("agreement_points") or ()),
+        dissent=tuple(data.get("dissent") or ()),
+        degraded=bool(data.get("degraded")),
+        decided_by=data.get("decided_by", "moderator"),
+        verdict=data.get("verdict"),
+    )
+
+
+def usage_json(usage: Usage) -> Json:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "llm_calls": usage.llm_calls,
+        "cost_usd": usage.cost_usd,
+    }
+
+
+def usage_of(data: Json | None) -> Usage:
+    data = data or {}
+    return Usage(
+        int(data.get("input_tokens", 0)),
+        int(data.get("output_tokens", 0)),
+        int(data.get("llm_calls", 0)),
+        float(data.get("cost_usd", 0.0)),
+    )
