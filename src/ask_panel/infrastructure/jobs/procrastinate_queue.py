@@ -78,8 +78,6 @@ class WorkerUpkeep:
         self._stalled_after = stalled_after_s
         self._interval = interval_s
         self._task: asyncio.Task[None] | None = None
-        self.retried = 0
-        self.redeferred = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="worker-upkeep")
@@ -100,7 +98,6 @@ class WorkerUpkeep:
         for job in stalled:
             try:
                 await self._app.job_manager.retry_job(job)
-                self.retried += 1
                 log.warning("job %s (panel %s) lost its worker; retrying", job.id, job.lock)
             except Exception as exc:
                 log.info("job %s was retried elsewhere: %s", job.id, exc)
@@ -115,7 +112,6 @@ class WorkerUpkeep:
             rows = (await conn.execute(query, {"grace": self._stalled_after})).all()
         for tenant, panel in rows:
             await defer(self._app, TenantId.from_string(tenant), PanelId.from_string(panel))
-            self.redeferred += 1
             log.warning("panel %s had no job; deferred again", panel)
 
     async def close(self) -> None:
