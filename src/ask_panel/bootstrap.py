@@ -35,8 +35,8 @@ from ask_panel.infrastructure.auth import JwtVerifier
 from ask_panel.infrastructure.bus.bridge import WakeupBridge
 from ask_panel.infrastructure.bus.deltas import DeltaForwarder
 from ask_panel.infrastructure.bus.fanout import FanoutPublisher
-from ask_panel.infrastructure.bus.wakeup import CHANNEL as WAKEUP_CHANNEL
 from ask_panel.infrastructure.bus.wakeup import WakeupSender
+from ask_panel.infrastructure.db.engine import Database
 from ask_panel.infrastructure.llm.registry import Providers
 from ask_panel.infrastructure.llm.resilient import ResilientProvider
 from ask_panel.infrastructure.llm.simulated import SimulatedProvider
@@ -153,49 +153,9 @@ def bootstrap(
     """
     origin = origin or uuid.uuid4().hex[:12]
     providers = providers or build_providers(settings)
-    ready: Step = _nothing
-    closing_storage: list[Step] = []
-
-    # Cross-process fan-out: commits wake the other processes, which read the log.
-    mode = settings.fanout_mode
-    if bus is None and mode == "postgres":
-        from ask_panel.infrastructure.bus.postgres import PostgresBus
-
-        bus = PostgresBus(settings.database_url)
-    elif bus is None and mode == "redis":
-        from ask_panel.infrastructure.bus.redis import RedisBus
-
-        assert settings.redis_url, "ASK_PANEL_REDIS_URL is required for Redis fan-out"
-        bus = RedisBus(settings.redis_url)
-    notify = bus is not None and mode == "postgres" and settings.database_url.startswith("postgresql")
-    wakeups = WakeupSender(origin=origin, notify=notify, bus=None if notify else bus) if bus is not None else None
-
-    database = None
-    if uow is None and settings.database_url == MEMORY_DATABASE_URL:
-        store = MemoryStore()
-        uow = MemoryUnitOfWorkFactory(store, wakeups=wakeups)
-        recovery = recovery or MemoryRecoveryScanner(store)
-    elif uow is None:
-        from ask_panel.infrastructure.db.engine import Database
-        from ask_panel.infrastructure.db.group_commit import GroupCommitCheckpoints
-        from ask_panel.infrastructure.db.repositories import SqlRecoveryScanner
-        from ask_panel.infrastructure.db.uow import SqlUnitOfWorkFactory
-
-        database = Database(
-            settings.database_url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            statement_timeout_ms=settings.db_statement_timeout_ms,
-            pool_timeout_s=settings.db_pool_timeout_s,
-        )
-        uow = SqlUnitOfWorkFactory(database, wakeups=wakeups)
-        recovery = recovery or SqlRecoveryScanner(database)
-        ready = database.ping
-        if database.is_sqlite and checkpoints is None:
-            group_commit = GroupCommitCheckpoints(database, wakeups=wakeups)
-            checkpoints = group_commit
-            closing_storage.append(group_commit.close)
-    checkpoints = checkpoints or UnitOfWorkCheckpoints(uow)
+    bus, wakeups = _fanout(settings, bus, origin)
+    storage = _storage(settings, uow, checkpoints, recovery, wakeups)
+    uow = storage.uow
 
     hub = EventHub(
         buffer_size=settings.stream_buffer_events,
@@ -209,22 +169,19 @@ def bootstrap(
 
     run = PanelRun(
         uow_factory=uow,
-        checkpoints=checkpoints,
+        checkpoints=storage.checkpoints,
         publisher=publisher,
         providers=providers,
         prices=PriceTable(),
         default_model=settings.default_model,
     )
-    pool = LocalPanelPool(run, max_concurrent=settings.max_concurrent_panels, recovery=recovery)
-    bridge = None
-    if bus is not None:
-        bridge = WakeupBridge(uow, hub, origin=origin, local_runs=pool)
-        bus.subscribe(WAKEUP_CHANNEL, bridge.on_payload, on_reconnect=bridge.resync)
+    pool = LocalPanelPool(run, max_concurrent=settings.max_concurrent_panels, recovery=storage.recovery)
+    bridge = WakeupBridge(bus, uow, hub, origin=origin, local_runs=pool) if bus is not None else None
 
     executor: PanelExecutor = pool
     jobs: JobQueue | None = None
     if settings.executor == "procrastinate":
-        jobs = _job_queue(settings, pool, database)
+        jobs = _job_queue(settings, pool, storage.database)
         executor = jobs.executor
 
     # Start in this order, stop in the order below: runs stop before what they use is closed.
@@ -239,14 +196,14 @@ def bootstrap(
             stopping.append(jobs.stop_worker)
     elif settings.run_worker:
         starting.append(_resume(pool))
-    stopping += [pool.close, *closing_storage]
+    stopping += [pool.close, *storage.closing]
     if bus is not None and deltas is not None and bridge is not None:
         stopping += [deltas.close, bus.close, bridge.close]
     if jobs is not None:
         stopping.append(jobs.close)
     stopping.append(providers.aclose)
-    if database is not None:
-        stopping.append(database.dispose)
+    if storage.database is not None:
+        stopping.append(storage.database.dispose)
 
     verifier = None
     if settings.auth_mode == "jwt":
@@ -268,10 +225,78 @@ def bootstrap(
         providers=providers,
         verifier=verifier,
         origin=origin,
-        ready=ready,
+        ready=storage.ready,
         starting=starting,
         stopping=stopping,
     )
+
+
+def _fanout(settings: Settings, bus: Bus | None, origin: str) -> tuple[Bus | None, WakeupSender | None]:
+    """The bus to other processes (given, or the configured one) and how commits wake them."""
+    mode = settings.fanout_mode
+    if bus is None and mode == "postgres":
+        from ask_panel.infrastructure.bus.postgres import PostgresBus
+
+        bus = PostgresBus(settings.database_url)
+    elif bus is None and mode == "redis":
+        from ask_panel.infrastructure.bus.redis import RedisBus
+
+        if not settings.redis_url:
+            raise ValueError("ASK_PANEL_REDIS_URL is required for Redis fan-out")
+        bus = RedisBus(settings.redis_url)
+    if bus is None:
+        return None, None
+    # On PostgreSQL the wake-up is a NOTIFY in the committing transaction; otherwise a bus message after it.
+    notify = mode == "postgres" and settings.database_url.startswith("postgresql")
+    return bus, WakeupSender(origin=origin, notify=notify, bus=None if notify else bus)
+
+
+@dataclass(slots=True)
+class Storage:
+    """Where panels live: units of work, the checkpoint writer, the recovery scan, a probe, what to close."""
+
+    uow: UnitOfWorkFactory
+    checkpoints: CheckpointStore
+    recovery: RecoveryScanner | None
+    ready: Step = _nothing
+    closing: list[Step] = field(default_factory=list)
+    database: Database | None = None
+
+
+def _storage(
+    settings: Settings,
+    uow: UnitOfWorkFactory | None,
+    checkpoints: CheckpointStore | None,
+    recovery: RecoveryScanner | None,
+    wakeups: WakeupSender | None,
+) -> Storage:
+    """The given unit of work, or the configured database's (in memory, SQLite or PostgreSQL)."""
+    if uow is not None:
+        return Storage(uow, checkpoints or UnitOfWorkCheckpoints(uow), recovery)
+    if settings.database_url == MEMORY_DATABASE_URL:
+        store = MemoryStore()
+        memory = MemoryUnitOfWorkFactory(store, wakeups=wakeups)
+        return Storage(memory, checkpoints or UnitOfWorkCheckpoints(memory), recovery or MemoryRecoveryScanner(store))
+    from ask_panel.infrastructure.db.engine import Database
+    from ask_panel.infrastructure.db.group_commit import GroupCommitCheckpoints
+    from ask_panel.infrastructure.db.repositories import SqlRecoveryScanner
+    from ask_panel.infrastructure.db.uow import SqlUnitOfWorkFactory
+
+    database = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        pool_timeout_s=settings.db_pool_timeout_s,
+    )
+    sql = SqlUnitOfWorkFactory(database, wakeups=wakeups)
+    storage = Storage(sql, checkpoints or UnitOfWorkCheckpoints(sql), recovery or SqlRecoveryScanner(database))
+    storage.ready, storage.database = database.ping, database
+    if database.is_sqlite and checkpoints is None:  # SQLite has one writer: many panels' checkpoints per commit
+        group_commit = GroupCommitCheckpoints(database, wakeups=wakeups)
+        storage.checkpoints = group_commit
+        storage.closing.append(group_commit.close)
+    return storage
 
 
 def _resume(pool: LocalPanelPool) -> Step:
@@ -292,9 +317,8 @@ class JobQueue:
     stop_worker: Step
 
 
-def _job_queue(settings: Settings, pool: LocalPanelPool, database: object) -> JobQueue:
+def _job_queue(settings: Settings, pool: LocalPanelPool, database: Database | None) -> JobQueue:
     """Panels as procrastinate jobs (PostgreSQL): this process defers them, and runs them if it is a worker."""
-    from ask_panel.infrastructure.db.engine import Database
     from ask_panel.infrastructure.jobs.procrastinate_queue import (
         QUEUE,
         ProcrastinateExecutor,
@@ -302,7 +326,7 @@ def _job_queue(settings: Settings, pool: LocalPanelPool, database: object) -> Jo
         build_app,
     )
 
-    if not isinstance(database, Database):
+    if database is None or not database.is_postgres:
         raise ValueError("the procrastinate executor needs a PostgreSQL database")
     jobs = build_app(settings.database_url, run_panel=pool.run_now)
     upkeep = WorkerUpkeep(

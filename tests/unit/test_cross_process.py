@@ -88,3 +88,25 @@ async def test_text_deltas_reach_a_watcher_on_another_process() -> None:
     deltas = [e for e in received if e.type == "expert_token"]
     assert deltas and all(e.seq is None for e in deltas)
     assert received[-1].type == "panel_complete"
+
+
+async def test_after_a_reconnect_a_watcher_catches_up_what_was_logged_while_wake_ups_were_lost() -> None:
+    store = MemoryStore()
+    watcher_bus = MemoryBus(MemoryBroker())
+    uow = MemoryUnitOfWorkFactory(store, wakeups=WakeupSender(origin="watcher", bus=watcher_bus))
+    watcher = bootstrap(
+        memory_settings(), uow=uow, providers=scripted(ScriptedProvider()), bus=watcher_bus, origin="watcher"
+    )
+    await watcher.start()
+    # The runner's wake-ups go to another broker: to the watcher they are lost.
+    async with process("runner", store, MemoryBroker(), ScriptedProvider()) as runner:
+        panel_id = await create(runner, "structured", TWO, max_rounds=1)
+        stream = await watcher.streams.open(TENANT, panel_id)
+        await runner.panels.execute(TENANT, panel_id)
+        await runner.pool.running[panel_id]
+        await watcher_bus.close()
+        await watcher_bus.start()  # reconnected: the bridge reads what the watched panel logged meanwhile
+        received = [e.seq async for batch in stream.batches() for e in batch]
+        _, events = await load(runner, panel_id)
+    await watcher.stop()
+    assert received == [e.seq for e in events] and types(events)[-1] == "panel_complete"

@@ -8,10 +8,10 @@ from collections.abc import Coroutine, Sequence
 from typing import Any, Protocol
 
 from ask_panel.application.hub import EventHub
-from ask_panel.application.ports import UnitOfWorkFactory
+from ask_panel.application.ports import Bus, UnitOfWorkFactory
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.ids import PanelId, TenantId
-from ask_panel.infrastructure.bus.wakeup import Wakeup
+from ask_panel.infrastructure.bus.wakeup import CHANNEL, Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +27,22 @@ class LocalRuns(Protocol):
 class WakeupBridge:
     """Reads the woken panel's new events once and hands them to the local hub.
 
+    It listens on the bus it is given; after a reconnect it catches up what the watched panels
+    logged meanwhile (wake-ups sent while disconnected are lost).
+
     A wake-up from this very process is ignored: its events were delivered at commit. A panel
     nobody here watches or runs costs nothing. Wake-ups of one panel are handled in order. A run
     here whose panel was ended elsewhere (a cancel on another node) is stopped.
     """
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, hub: EventHub, *, origin: str, local_runs: LocalRuns | None = None
+        self,
+        bus: Bus,
+        uow_factory: UnitOfWorkFactory,
+        hub: EventHub,
+        *,
+        origin: str,
+        local_runs: LocalRuns | None = None,
     ) -> None:
         self._uow = uow_factory
         self._hub = hub
@@ -41,6 +50,7 @@ class WakeupBridge:
         self._runs = local_runs
         self._locks: dict[PanelId, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        bus.subscribe(CHANNEL, self.on_payload, on_reconnect=self.resync)
 
     def _running_here(self, panel_id: PanelId) -> bool:
         return self._runs is not None and self._runs.is_running(panel_id)
