@@ -97,9 +97,8 @@ def database_of(container: Container) -> Database:
     return container.uow.database
 
 
-def needs_sql(database_url: str) -> None:
-    if database_url == MEMORY_DATABASE_URL:
-        pytest.skip("about SQL storage only")
+# For tests about SQL storage only: `@sql_only` runs them on SQLite and PostgreSQL, not in memory.
+sql_only = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
 
 @pytest.fixture

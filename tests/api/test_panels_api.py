@@ -6,7 +6,7 @@ import uuid
 
 import httpx2
 
-from tests.conftest import TENANT_A, create_panel, headers_for
+from tests.conftest import TENANT_A, create_panel, headers_for, sql_only
 
 
 async def test_creating_a_panel_returns_a_draft_with_members_and_an_estimate(client: httpx2.AsyncClient) -> None:
@@ -220,13 +220,13 @@ async def test_out_of_range_numbers_are_4xx_not_500(client: httpx2.AsyncClient) 
         assert response.headers["x-request-id"]
 
 
+@sql_only
 async def test_when_every_database_connection_is_busy_the_answer_is_a_503_not_a_500(database_url: str) -> None:
     from ask_panel.api.app import create_app
     from ask_panel.bootstrap import bootstrap
     from ask_panel.domain.ids import TenantId
-    from tests.conftest import make_settings, needs_sql
+    from tests.conftest import make_settings
 
-    needs_sql(database_url)
     settings = make_settings(database_url, db_pool_timeout_s=0.2, db_pool_size=1, db_max_overflow=0)
     container = bootstrap(settings)
     await container.start()

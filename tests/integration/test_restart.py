@@ -10,7 +10,7 @@ from ask_panel.bootstrap import Container, bootstrap
 from ask_panel.config import Settings
 from ask_panel.domain.ids import PanelId
 from ask_panel.domain.status import PanelType
-from tests.conftest import database_of, needs_sql
+from tests.conftest import database_of, sql_only
 from tests.harness import TENANT, load, types
 
 
@@ -23,8 +23,8 @@ async def wait_for_messages(container: Container, panel_id: PanelId, count: int)
     raise AssertionError("the panel did not speak")
 
 
+@sql_only  # memory does not outlive its process (tests/unit/test_panel_use_cases.py resumes in memory)
 async def test_a_panel_stopped_mid_run_resumes_on_the_next_start_with_no_duplicated_turn(settings: Settings) -> None:
-    needs_sql(settings.database_url)  # memory does not outlive its process
     slow = settings.model_copy(update={"simulated_token_delay_ms": 3})
     first = bootstrap(slow)
     await first.start()

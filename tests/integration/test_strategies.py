@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 
 from ask_panel.config import Settings
+from tests.conftest import sql_only
 from tests.harness import expert_messages, harness, run_panel, types
 from tests.scripted import ScriptedProvider
 
 THREE = ["fda_expert", "clinical_expert", "reimbursement_expert"]
 
 
+@sql_only  # the in-memory runs are specified in tests/unit/test_strategies.py
 @pytest.mark.parametrize("panel_type", ["structured", "open", "socratic", "adversarial", "delphi"])
 async def test_every_panel_type_completes_through_the_database_with_a_gapless_log(
     settings: Settings, panel_type: str
 ) -> None:
-    if settings.database_url.startswith("memory"):
-        pytest.skip("the in-memory runs are specified in tests/unit/test_strategies.py")
     async with harness(settings, ScriptedProvider()) as container:
         panel, events = await run_panel(container, panel_type, THREE, max_rounds=2)
     assert panel.status.value == "completed" and panel.final_recommendation is not None
