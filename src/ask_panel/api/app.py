@@ -12,7 +12,7 @@ from ask_panel import __version__
 from ask_panel.api import errors
 from ask_panel.api.fastpath import WatchStreamFastPath
 from ask_panel.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from ask_panel.api.routes import agents, health, panels, streams
+from ask_panel.api.routes import agents, health, meta, panels, streams, webapp
 from ask_panel.bootstrap import Container, bootstrap
 from ask_panel.config import Settings
 
@@ -21,7 +21,7 @@ panel type (structured, open, socratic, adversarial, delphi); the service measur
 synthesizes a recommendation and streams the discussion live (SSE and WebSocket).
 
 Every `/api/v1` call names its tenant in `X-Tenant-ID` and carries `Authorization: Bearer <JWT>`.
-Errors are `application/problem+json` (RFC 9457)."""
+Errors are `application/problem+json` (RFC 9457). The web app is served at `/`."""
 
 
 class AskPanelAPI(FastAPI):
@@ -65,6 +65,7 @@ def create_app(
             {"name": "panels", "description": "Create, read, list, execute and cancel panels"},
             {"name": "streaming", "description": "Live events over SSE and WebSocket"},
             {"name": "agents", "description": "The expert registry"},
+            {"name": "meta", "description": "What a client needs before it signs in"},
             {"name": "health", "description": "Probes"},
         ],
     )
@@ -74,6 +75,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, panels, streams, agents):
+    for module in (health, meta, panels, streams, agents):
         app.include_router(module.router)
+    webapp.install(app)
     return app

@@ -14,6 +14,7 @@ from ask_panel.application.panels import PanelService
 from ask_panel.application.streams import StreamService
 from ask_panel.application.tickets import TicketService
 from ask_panel.bootstrap import Container
+from ask_panel.config import Settings
 from ask_panel.domain.ids import TenantId
 
 
@@ -50,6 +51,10 @@ async def current_tenant(
     return await authenticate(request, x_tenant_id, authorization)
 
 
+async def service_settings(request: Request) -> Settings:
+    return container_of(request).settings
+
+
 async def panel_service(request: Request) -> PanelService:
     return container_of(request).panels
 
@@ -68,6 +73,7 @@ async def ticket_service(connection: HTTPConnection) -> TicketService:
 
 # Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread pool.
 Tenant = Annotated[TenantId, Depends(current_tenant)]
+Config = Annotated[Settings, Depends(service_settings)]
 Panels = Annotated[PanelService, Depends(panel_service)]
 Agents = Annotated[AgentService, Depends(agent_service)]
 Streams = Annotated[StreamService, Depends(stream_service)]

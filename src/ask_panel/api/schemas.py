@@ -163,5 +163,14 @@ class Problem(BaseModel):
     request_id: str | None = None
 
 
+class MetaResponse(BaseModel):
+    version: str
+    auth_mode: Literal["jwt", "none"] = Field(description="jwt: bearer tokens; none: X-Tenant-ID alone (development)")
+    panel_types: list[PanelType]
+    max_query_chars: int
+    max_experts: int = Field(description="The most expert ids a panel may name")
+    max_proposition_chars: int
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok"]

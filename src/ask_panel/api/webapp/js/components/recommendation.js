@@ -1,0 +1,71 @@
+// The panel's outcome: the recommendation with its rationale, agreement, dissent and the degraded flag.
+
+import { duration, h, percent } from '../dom.js';
+
+const DECIDED_BY = { moderator: 'the moderator', judge: 'the judge', facilitator: 'the facilitator' };
+
+/**
+ * The outcome card from a `panel_complete` event's data:
+ * {recommendation: {recommendation, rationale, agreement_points, dissent, degraded, decided_by, verdict}, consensus,
+ *  confidence, duration, usage}. `nameOf(agentId)` names experts (for an adversarial verdict).
+ */
+export function recommendationCard(outcome, nameOf = (id) => id) {
+  const rec = outcome.recommendation || {};
+  return h(
+    'div',
+    { class: 'recommendation' },
+    rec.degraded
+      ? h(
+          'p',
+          { class: 'degraded', role: 'note' },
+          h('strong', {}, 'Degraded result. '),
+          'At least one expert stayed silent or failed; weigh this recommendation with that in mind.',
+        )
+      : null,
+    h('p', { class: 'recommendation-text' }, rec.recommendation || 'No recommendation was given.'),
+    h(
+      'dl',
+      { class: 'outcome-figures' },
+      figure('Consensus', percent(outcome.consensus)),
+      figure('Confidence', percent(outcome.confidence)),
+      figure('Decided by', DECIDED_BY[rec.decided_by] || rec.decided_by || '–'),
+      figure('Duration', duration(outcome.duration)),
+    ),
+    rec.verdict ? verdict(rec.verdict, nameOf) : null,
+    rec.rationale ? h('div', { class: 'outcome-block' }, h('h3', {}, 'Rationale'), h('p', {}, rec.rationale)) : null,
+    list('Where the experts agree', rec.agreement_points, 'agreement'),
+    list('Dissent', rec.dissent, 'dissent', 'No dissent was recorded.'),
+  );
+}
+
+function figure(term, value) {
+  return h('div', {}, h('dt', {}, term), h('dd', {}, value));
+}
+
+function list(title, items, className, emptyText = null) {
+  if (!items?.length && !emptyText) return null;
+  return h(
+    'div',
+    { class: `outcome-block ${className}` },
+    h('h3', {}, title),
+    items?.length ? h('ul', {}, items.map((item) => h('li', {}, item))) : h('p', { class: 'muted' }, emptyText),
+  );
+}
+
+function verdict(data, nameOf) {
+  const side = (ids) => (ids || []).map(nameOf).join(', ') || '–';
+  return h(
+    'div',
+    { class: 'outcome-block verdict' },
+    h('h3', {}, 'Verdict'),
+    data.proposition ? h('p', {}, h('strong', {}, 'Proposition: '), data.proposition) : null,
+    h(
+      'p',
+      {},
+      h('strong', {}, 'Stronger case: '),
+      data.winner === 'proponents' ? 'for the proposition' : data.winner === 'opponents' ? 'against the proposition' : String(data.winner || '–'),
+      typeof data.confidence === 'number' ? ` (${percent(data.confidence)} confidence)` : '',
+    ),
+    h('p', { class: 'muted' }, `For: ${side(data.proponents)}. Against: ${side(data.opponents)}.`),
+  );
+}
