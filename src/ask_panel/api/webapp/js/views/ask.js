@@ -18,7 +18,7 @@ class AskForm {
     this.maxExperts = ctx.meta.max_experts || 10;
     this.lastAttempt = null;
     this.agents = [];
-    this.heading = h('h1', { tabindex: '-1' }, 'Ask a panel');
+    this.heading = h('h1', { tabindex: '-1', id: 'ask-heading' }, 'Ask a panel');
     this.errors = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true });
 
     this.query = h('textarea', {
@@ -70,7 +70,7 @@ class AskForm {
       h('header', { class: 'page-head' }, this.heading, h('p', { class: 'lede' }, 'Put a hard question to a panel of expert personas. They discuss it in rounds; you get a recommendation, how far the experts agree, and where they dissent.')),
       h(
         'form',
-        { class: 'ask-form card', novalidate: true, onsubmit: (event) => this.onSubmit(event), 'aria-labelledby': this.heading.id || undefined },
+        { class: 'ask-form card', novalidate: true, onsubmit: (event) => this.onSubmit(event), 'aria-labelledby': 'ask-heading' },
         this.errors,
         h(
           'div',
