@@ -5,16 +5,25 @@ from __future__ import annotations
 import posixpath
 import re
 import tomllib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
+import pytest
 
 from ask_panel.api.routes.webapp import WEBAPP_DIR, fingerprint
-from ask_panel.config import Settings
+from ask_panel.config import MEMORY_DATABASE_URL, Settings
 from tests.conftest import JWT_SECRET, make_settings, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC_IMPORT = re.compile(r"""^\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]""", re.MULTILINE)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx2.AsyncClient]:
+    """The app on the in-memory adapters: serving files and meta touch no storage."""
+    async with serving(make_settings(MEMORY_DATABASE_URL)) as (_, client):
+        yield client
 
 
 async def test_the_page_is_served_at_the_root_uncached_with_a_same_origin_content_policy(
@@ -109,6 +118,6 @@ async def test_meta_needs_no_tenant_or_token_and_tells_the_auth_mode_without_sec
     }
 
 
-async def test_meta_says_when_authentication_is_off(database_url: str) -> None:
-    async with serving(make_settings(database_url, auth_mode="none")) as (_, client):
+async def test_meta_says_when_authentication_is_off() -> None:
+    async with serving(make_settings(MEMORY_DATABASE_URL, auth_mode="none")) as (_, client):
         assert (await client.get("/api/v1/meta")).json()["auth_mode"] == "none"

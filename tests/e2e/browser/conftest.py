@@ -20,7 +20,7 @@ from tests.conftest import JWT_SECRET, TENANT_A
 from tests.integration.processes import ServiceProcess, free_port, service_env, wait_until_healthy
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Playwright
+    from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright, ViewportSize
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,8 +33,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[3] / ".artifacts" / "web"
-LAPTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
+LAPTOP: ViewportSize = {"width": 1366, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 # Slow enough that a person (and a test) can act while a panel runs; each turn is about 200 tokens.
 TOKEN_DELAY_MS = "12"
 UI_TIMEOUT_MS = 60_000
@@ -133,13 +133,20 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
     contexts = []
     problems: list[str] = []
 
-    def opener(url: str, viewport: dict[str, int] | None = None) -> Page:
+    def on_error(error: Error) -> None:
+        problems.append(f"uncaught: {error}")
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(f"console: {message.text}")
+
+    def opener(url: str, viewport: ViewportSize | None = None) -> Page:
         context = browser.new_context(viewport=viewport or LAPTOP)
         context.set_default_timeout(UI_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
-        page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-        page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
+        page.on("pageerror", on_error)
+        page.on("console", on_console)
         page.goto(url)
         return page
 

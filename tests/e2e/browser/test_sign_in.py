@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from ask_panel.infrastructure.auth import mint_token
+from ask_panel.infrastructure.auth import mint_jwt
 from tests.conftest import JWT_SECRET, TENANT_A, TENANT_B
 from tests.e2e.browser.conftest import WebServer, screenshot
 
@@ -26,11 +26,11 @@ def test_a_person_pastes_a_token_chooses_one_of_its_tenants_and_runs_a_panel(
 
     token_field.fill("not-a-token")
     expect(page.get_by_text("This is not a JSON Web Token")).to_be_visible()
-    token_field.fill(mint_token("another-secret-0123456789-0123456789-abc", [TENANT_A]))
+    token_field.fill(mint_jwt("another-secret-0123456789-0123456789-abc", [TENANT_A]))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(re.compile("The service refused this token"))).to_be_visible()
 
-    token_field.fill(mint_token(JWT_SECRET, [TENANT_A, TENANT_B]))
+    token_field.fill(mint_jwt(JWT_SECRET, [TENANT_A, TENANT_B]))
     tenant = page.get_by_label("Tenant", exact=True)
     expect(tenant.locator("option")).to_have_count(2)
     tenant.select_option(TENANT_B)
@@ -46,8 +46,8 @@ def test_a_person_pastes_a_token_chooses_one_of_its_tenants_and_runs_a_panel(
     panel_id = page.url.rsplit("/", 1)[1]
 
     with jwt_server.client() as client:
-        as_b = {"X-Tenant-ID": TENANT_B, "Authorization": f"Bearer {mint_token(JWT_SECRET, [TENANT_B])}"}
-        as_a = {"X-Tenant-ID": TENANT_A, "Authorization": f"Bearer {mint_token(JWT_SECRET, [TENANT_A])}"}
+        as_b = {"X-Tenant-ID": TENANT_B, "Authorization": f"Bearer {mint_jwt(JWT_SECRET, [TENANT_B])}"}
+        as_a = {"X-Tenant-ID": TENANT_A, "Authorization": f"Bearer {mint_jwt(JWT_SECRET, [TENANT_A])}"}
         assert client.get(f"/api/v1/panels/{panel_id}", headers=as_b).json()["status"] == "completed"
         assert client.get(f"/api/v1/panels/{panel_id}", headers=as_a).status_code == 404
 
@@ -56,11 +56,11 @@ def test_a_token_the_service_no_longer_accepts_sends_the_person_back_to_sign_in_
     jwt_server: WebServer, open_page: OpenPage
 ) -> None:
     page = open_page(f"{jwt_server.base_url}/")
-    page.get_by_label("Bearer token").fill(mint_token(JWT_SECRET, [TENANT_A]))
+    page.get_by_label("Bearer token").fill(mint_jwt(JWT_SECRET, [TENANT_A]))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Ask a panel")).to_be_visible()
     # The key was rotated: the token kept by this tab is no longer accepted.
-    revoked = mint_token("rotated-secret-0123456789-0123456789-ab", [TENANT_A])
+    revoked = mint_jwt("rotated-secret-0123456789-0123456789-ab", [TENANT_A])
     page.evaluate(
         "([tenantId, token]) => sessionStorage.setItem('ask-panel.session', JSON.stringify({tenantId, token}))",
         [TENANT_A, revoked],
@@ -70,6 +70,6 @@ def test_a_token_the_service_no_longer_accepts_sends_the_person_back_to_sign_in_
 
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("You were signed out")
-    page.get_by_label("Bearer token").fill(mint_token(JWT_SECRET, [TENANT_A]))
+    page.get_by_label("Bearer token").fill(mint_jwt(JWT_SECRET, [TENANT_A]))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your panels")).to_be_visible()
