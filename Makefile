@@ -15,7 +15,7 @@ FAST_MARKERS := not (sqlite or postgres or redis or slow)
 $(BIN)/ask-panel: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c constraints.txt --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[server,dev]'
 	touch $(BIN)/ask-panel
 
 install: $(BIN)/ask-panel
@@ -23,7 +23,7 @@ install: $(BIN)/ask-panel
 # Re-pin the dependencies after changing pyproject.toml (commit both files together); pins that
 # still satisfy the bounds are kept. `make lock UPGRADE=1` moves every pin to the newest release.
 lock: install
-	$(BIN)/pip-compile --quiet --extra dev --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	$(BIN)/pip-compile --quiet --extra server --extra dev --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
 		$(if $(UPGRADE),--upgrade) --output-file constraints.txt pyproject.toml
 
 run: install

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx2
 import psycopg
 
-from ask_panel.cli.main import migrate
+from ask_panel.cli.migrate import migrate
 from ask_panel.config import Settings
 from bench.common import machine, percentile, stamp
 from bench.streaming import Api, CommitTimes, close_all, free_port, open_stream, raise_nofile

@@ -613,7 +613,7 @@ def no_server(cli_env: pytest.MonkeyPatch) -> list[str]:
         started.append(f"{self.config.host}:{self.config.port}")
 
     cli_env.setattr(uvicorn.Server, "serve", fake_serve)
-    cli_env.setattr("ask_panel.cli.main.migrate", lambda settings: None)
+    cli_env.setattr("ask_panel.cli.serve.migrate", lambda settings: None)
     return started
 
 

@@ -1,1 +1,1 @@
-"""The `ask-panel` command line: serve, migrate, token."""
+"""The `ask-panel` command line: ask, panels and agents for people; serve, migrate, worker and token for the service."""

@@ -1,0 +1,39 @@
+"""What every command shares: the root options (log level) and the service's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import typer
+
+from ask_panel.cli.server_extra import require_server
+from ask_panel.observability import configure_logging
+
+if TYPE_CHECKING:
+    from ask_panel.config import Settings
+
+
+@dataclass(slots=True)
+class RootOptions:
+    """The options given before the command (`ask-panel --log-level DEBUG serve`)."""
+
+    log_level: str | None = None
+
+
+def root_options(ctx: typer.Context) -> RootOptions:
+    options = ctx.find_root().obj
+    return options if isinstance(options, RootOptions) else RootOptions()
+
+
+def configure(ctx: typer.Context, default: str) -> None:
+    """Log at the root `--log-level`, else at `default` (INFO for the service, WARNING for people's commands)."""
+    configure_logging((root_options(ctx).log_level or default).upper())
+
+
+def server_settings(what: str) -> Settings:
+    """The service's settings (ASK_PANEL_* variables); exits with a hint when the `server` extra is missing."""
+    require_server(what)
+    from ask_panel.config import Settings
+
+    return Settings()
