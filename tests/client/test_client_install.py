@@ -70,4 +70,3 @@ def test_the_service_commands_name_the_server_extra_when_it_is_missing(slim_venv
     result = run(slim_venv, str(slim_venv / "bin" / "ask-panel"), "serve")
     assert result.returncode == 2
     assert "pip install 'ask-panel[server]'" in result.stderr
-
