@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ask_panel.cli import agents, panels
+from ask_panel.cli.ask import ask_command
 from ask_panel.cli.migrate import migrate_command
 from ask_panel.cli.options import RootOptions
 from ask_panel.cli.serve import is_loopback, serve_command
@@ -35,6 +37,9 @@ def root(
     ctx.obj = RootOptions(log_level=log_level)
 
 
+app.command("ask")(ask_command)
+app.add_typer(panels.app, name="panels")
+app.add_typer(agents.app, name="agents")
 app.command("serve")(serve_command)
 app.command("migrate")(migrate_command)
 app.command("worker")(worker_command)

@@ -1,0 +1,209 @@
+"""The decision record: everything an auditor needs from a panel, in one typed structure (its JSON form)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ask_panel.api.schemas import PanelResponse
+
+RECORD_VERSION: Literal[1] = 1
+
+
+class RecordExpert(BaseModel):
+    agent_id: str
+    name: str
+    role: str
+    models: list[str] = Field(description="The models that answered this expert's turns (provider/model)")
+
+
+class RecordStance(BaseModel):
+    position: str
+    confidence: float
+    ranking: list[str]
+    endorses: str | None
+    estimate: float | None
+
+
+class RecordTurn(BaseModel):
+    number: int = Field(description="The turn's place in the whole discussion, from 1")
+    round: int
+    agent_id: str
+    speaker: str
+    role: str = Field(description="expert, moderator, judge or facilitator")
+    at: datetime
+    seconds_from_start: float | None
+    content: str
+    stance: RecordStance | None
+    stance_outcome: str | None = Field(description="parsed, repaired or failed: how the stance was read")
+    model: str | None
+
+
+class RecordConsensus(BaseModel):
+    round: int
+    level: float
+    confidence: float
+    method: str
+    components: dict[str, Any]
+
+
+class RecordFallback(BaseModel):
+    step: str
+    outcome: str
+    detail: str
+
+
+class RecordRecommendation(BaseModel):
+    recommendation: str
+    rationale: str
+    agreement_points: list[str]
+    dissent: list[str]
+    decided_by: str
+    verdict: dict[str, Any] | None
+
+
+class RecordUsage(BaseModel):
+    input_tokens: int
+    output_tokens: int
+    llm_calls: int
+    cost_usd: float
+
+
+class DecisionRecord(BaseModel):
+    """A panel as a record: the question, who answered with which model, every turn, consensus, outcome, cost."""
+
+    record_version: Literal[1] = RECORD_VERSION
+    panel_id: str
+    tenant_id: str
+    query: str
+    panel_type: str
+    status: str
+    configuration: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration_seconds: float | None
+    experts: list[RecordExpert]
+    turns: list[RecordTurn]
+    consensus_by_round: list[RecordConsensus]
+    final_consensus: RecordConsensus | None
+    recommendation: RecordRecommendation | None
+    degraded: bool
+    fallbacks: list[RecordFallback]
+    error: str | None
+    usage: RecordUsage
+    generated_at: datetime
+
+
+def _model_of(metadata: dict[str, Any]) -> str | None:
+    model = metadata.get("model")
+    if not model:
+        return None
+    provider = metadata.get("provider")
+    return f"{provider}/{model}" if provider and provider != model else str(model)
+
+
+def _dump(value: Any) -> dict[str, Any]:
+    """A schema part as a plain dict, whether it is a pydantic model or a dataclass."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return dict(value)
+
+
+def build_record(panel: PanelResponse, *, generated_at: datetime) -> DecisionRecord:
+    """The record of `panel` as it stands (a running panel's record is partial and says its status)."""
+    turns: list[RecordTurn] = []
+    consensus: list[RecordConsensus] = []
+    fallbacks: list[RecordFallback] = []
+    models: dict[str, list[str]] = {}
+    for rnd in panel.discussions:
+        for message in rnd.messages:
+            metadata = dict(message.metadata or {})
+            model = _model_of(metadata)
+            if model:
+                models.setdefault(message.agent_id, [])
+                if model not in models[message.agent_id]:
+                    models[message.agent_id].append(model)
+            outcome = metadata.get("stance_outcome")
+            turns.append(
+                RecordTurn(
+                    number=len(turns) + 1,
+                    round=message.round,
+                    agent_id=message.agent_id,
+                    speaker=message.agent_name,
+                    role=message.role,
+                    at=message.timestamp,
+                    seconds_from_start=(
+                        round((message.timestamp - panel.started_at).total_seconds(), 3) if panel.started_at else None
+                    ),
+                    content=message.content,
+                    stance=RecordStance.model_validate(_dump(message.stance)) if message.stance else None,
+                    stance_outcome=outcome,
+                    model=model,
+                )
+            )
+            if outcome in ("repaired", "failed"):
+                fallbacks.append(
+                    RecordFallback(
+                        step=f"round {message.round}, {message.agent_name}'s stance",
+                        outcome=str(outcome),
+                        detail="read after one repair call"
+                        if outcome == "repaired"
+                        else "no readable stance: the turn was kept without one",
+                    )
+                )
+        if rnd.consensus is not None:
+            consensus.append(RecordConsensus(round=rnd.round_number, **_dump(rnd.consensus)))
+    recommendation = panel.final_recommendation
+    for fallback in getattr(recommendation, "fallbacks", None) or ():
+        item = _dump(fallback)
+        fallbacks.append(
+            RecordFallback(
+                step=str(item.get("step", "")),
+                outcome=str(item.get("outcome", "fallback")),
+                detail=str(item.get("reason", item.get("detail", ""))),
+            )
+        )
+    final = None
+    if panel.consensus is not None:
+        final = RecordConsensus(round=consensus[-1].round if consensus else 0, **_dump(panel.consensus))
+    return DecisionRecord(
+        panel_id=panel.panel_id,
+        tenant_id=panel.tenant_id,
+        query=panel.query,
+        panel_type=str(panel.panel_type),
+        status=str(panel.status),
+        configuration=_dump(panel.configuration),
+        created_at=panel.created_at,
+        started_at=panel.started_at,
+        completed_at=panel.completed_at,
+        duration_seconds=panel.duration_seconds,
+        experts=[
+            RecordExpert(agent_id=m.agent_id, name=m.agent_name, role=m.agent_role, models=models.get(m.agent_id, []))
+            for m in panel.members
+        ],
+        turns=turns,
+        consensus_by_round=consensus,
+        final_consensus=final,
+        recommendation=RecordRecommendation(
+            recommendation=recommendation.recommendation,
+            rationale=recommendation.rationale,
+            agreement_points=list(recommendation.agreement_points),
+            dissent=list(recommendation.dissent),
+            decided_by=recommendation.decided_by,
+            verdict=recommendation.verdict,
+        )
+        if recommendation
+        else None,
+        degraded=bool(recommendation and recommendation.degraded),
+        fallbacks=fallbacks,
+        error=panel.error,
+        usage=RecordUsage.model_validate(_dump(panel.usage)),
+        generated_at=generated_at,
+    )

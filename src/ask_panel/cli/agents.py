@@ -1,0 +1,195 @@
+"""`ask-panel agents list|show|create|update|delete`: the expert registry (built-ins are read-only)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ask_panel.cli.connect import LocalOption, Target, TenantOption, TokenOption, UrlOption, open_client
+from ask_panel.cli.options import configure
+from ask_panel.cli.running import run
+from ask_panel.client.models import AgentOut
+
+app = typer.Typer(help="The expert registry: built-in experts and the tenant's own.", no_args_is_help=True)
+AgentIdArgument = Annotated[str, typer.Argument(help="the expert's id")]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON for scripts")]
+NameOption = Annotated[str | None, typer.Option(help="the expert's name, e.g. 'Dr. Ada Park'")]
+RoleOption = Annotated[str | None, typer.Option(help="the expert's role, e.g. 'Sterilization scientist'")]
+InstructionsOption = Annotated[str | None, typer.Option(help="how the expert thinks and what it judges")]
+ExpertiseOption = Annotated[str | None, typer.Option(help="comma-separated expertise terms")]
+ModelOption = Annotated[str | None, typer.Option(help="the model for this expert's turns")]
+ProviderOption = Annotated[str | None, typer.Option(help="simulated, openai or anthropic")]
+OutputModeOption = Annotated[str | None, typer.Option("--output-mode", help="json_schema, json_object or prompt")]
+
+
+def fields_of(**given: Any) -> dict[str, Any]:
+    """The fields given on the command line (expertise split on commas)."""
+    fields = {k: v for k, v in given.items() if v is not None}
+    if "expertise" in fields:
+        fields["expertise"] = [t.strip() for t in fields["expertise"].split(",") if t.strip()]
+    return fields
+
+
+def print_agent(agent: AgentOut, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(agent.model_dump_json(indent=2) + "\n")
+        return
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]{agent.name}[/] — {agent.role}  [dim]{agent.agent_id}{' · built-in' if agent.builtin else ''}[/]"
+    )
+    if agent.expertise:
+        console.print(f"expertise: {', '.join(agent.expertise)}")
+    model = " / ".join(x for x in (agent.provider, agent.model, agent.output_mode) if x)
+    if model:
+        console.print(f"model: {model}")
+    console.print(agent.instructions)
+
+
+@app.command("list")
+def list_agents(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    tenant: TenantOption = None,
+    local: LocalOption = False,
+) -> None:
+    """Built-in experts first, then the tenant's own."""
+    configure(ctx, "WARNING")
+
+    async def main() -> None:
+        async with open_client(Target(url, token, tenant, local)) as client:
+            agents = await client.agents.list()
+        if as_json:
+            for agent in agents:
+                sys.stdout.write(agent.model_dump_json() + "\n")
+            return
+        table = Table(box=None, pad_edge=False)
+        for column in ("id", "name", "role", "kind", "model"):
+            table.add_column(column)
+        for agent in agents:
+            kind = "built-in" if agent.builtin else "tenant"
+            table.add_row(agent.agent_id, agent.name, agent.role, kind, agent.model or "-")
+        Console(highlight=False).print(table)
+
+    run(main())
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    agent_id: AgentIdArgument,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    tenant: TenantOption = None,
+    local: LocalOption = False,
+) -> None:
+    """One expert's definition."""
+    configure(ctx, "WARNING")
+
+    async def main() -> None:
+        async with open_client(Target(url, token, tenant, local)) as client:
+            print_agent(await client.agents.get(agent_id), as_json)
+
+    run(main())
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    agent_id: AgentIdArgument,
+    name: Annotated[str, typer.Option(help="the expert's name, e.g. 'Dr. Ada Park'")],
+    role: Annotated[str, typer.Option(help="the expert's role, e.g. 'Sterilization scientist'")],
+    instructions: Annotated[str, typer.Option(help="how the expert thinks and what it judges")],
+    expertise: ExpertiseOption = None,
+    model: ModelOption = None,
+    provider: ProviderOption = None,
+    output_mode: OutputModeOption = None,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    tenant: TenantOption = None,
+    local: LocalOption = False,
+) -> None:
+    """Add an expert of this tenant (its id may not be a built-in one's)."""
+    configure(ctx, "WARNING")
+    fields = fields_of(
+        agent_id=agent_id,
+        name=name,
+        role=role,
+        instructions=instructions,
+        expertise=expertise,
+        model=model,
+        provider=provider,
+        output_mode=output_mode,
+    )
+
+    async def main() -> None:
+        async with open_client(Target(url, token, tenant, local)) as client:
+            print_agent(await client.agents.create(**fields), as_json)
+
+    run(main())
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    agent_id: AgentIdArgument,
+    name: NameOption = None,
+    role: RoleOption = None,
+    instructions: InstructionsOption = None,
+    expertise: ExpertiseOption = None,
+    model: ModelOption = None,
+    provider: ProviderOption = None,
+    output_mode: OutputModeOption = None,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    tenant: TenantOption = None,
+    local: LocalOption = False,
+) -> None:
+    """Change the given fields of a tenant's expert (panels already created keep the definition they had)."""
+    configure(ctx, "WARNING")
+    fields = fields_of(
+        name=name,
+        role=role,
+        instructions=instructions,
+        expertise=expertise,
+        model=model,
+        provider=provider,
+        output_mode=output_mode,
+    )
+    if not fields:
+        raise typer.BadParameter("give at least one field to change (--name, --role, --instructions, ...)")
+
+    async def main() -> None:
+        async with open_client(Target(url, token, tenant, local)) as client:
+            print_agent(await client.agents.update(agent_id, **fields), as_json)
+
+    run(main())
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    agent_id: AgentIdArgument,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    tenant: TenantOption = None,
+    local: LocalOption = False,
+) -> None:
+    """Remove a tenant's expert (panels that ran with it keep its definition)."""
+    configure(ctx, "WARNING")
+
+    async def main() -> None:
+        async with open_client(Target(url, token, tenant, local)) as client:
+            await client.agents.delete(agent_id)
+        Console(stderr=True).print(f"deleted expert {agent_id}")
+
+    run(main())

@@ -1,0 +1,168 @@
+"""`ask-panel panels list|show|watch|cancel|report`: the tenant's panels from a terminal."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from ask_panel.cli.connect import LocalOption, Target, TenantOption, TokenOption, UrlOption, open_client
+from ask_panel.cli.exit_codes import ExitCode
+from ask_panel.cli.follow import Follower
+from ask_panel.cli.live import JsonLines, LiveView
+from ask_panel.cli.options import configure
+from ask_panel.cli.running import run
+
+app = typer.Typer(help="The tenant's panels: list, show, watch, cancel, report.", no_args_is_help=True)
+PanelIdArgument = Annotated[str, typer.Argument(help="the panel's id")]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON (lines) for scripts")]
+
+
+@app.command("list")
+def list_panels(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many panels")] = 20,
+    status: Annotated[str | None, typer.Option(help="only panels in this status")] = None,
+    panel_type: Annotated[str | None, typer.Option("--type", help="only panels of this type")] = None,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    tenant: TenantOption = None,
+    local: LocalOption = False,
+) -> None:
+    """The newest panels first, with their status and outcome."""
+    configure(ctx, "WARNING")
+
+    async def main() -> None:
+        async with open_client(Target(url, token, tenant, local)) as client:
+            panels = []
+            async for panel in client.list(status=status, panel_type=panel_type, page_size=min(limit, 100)):
+                panels.append(panel)
+                if len(panels) >= limit:
+                    break
+        if as_json:
+            for panel in panels:
+                sys.stdout.write(panel.model_dump_json() + "\n")
+            return
+        table = Table(box=None, pad_edge=False)
+        for column in ("id", "created", "type", "status", "consensus"):
+            table.add_column(column, no_wrap=True, min_width=36 if column == "id" else None)
+        table.add_column("question", ratio=1, overflow="fold")
+        for panel in panels:
+            level = f"{panel.consensus.level:.2f}" if panel.consensus else "-"
+            table.add_row(
+                panel.panel_id,
+                panel.created_at.strftime("%Y-%m-%d %H:%M"),
+                str(panel.panel_type),
+                str(panel.status),
+                level,
+                panel.query,
+            )
+        Console(highlight=False).print(table)
+
+    run(main())
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    panel_id: PanelIdArgument,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    tenant: TenantOption = None,
+    local: LocalOption = False,
+) -> None:
+    """The whole panel: its record (question, experts, every turn, consensus, recommendation, usage)."""
+    configure(ctx, "WARNING")
+
+    async def main() -> None:
+        async with open_client(Target(url, token, tenant, local)) as client:
+            if as_json:
+                sys.stdout.write((await client.get(panel_id)).model_dump_json(indent=2) + "\n")
+                return
+            record = await client.report(panel_id, "md")
+        Console(highlight=False).print(Markdown(record))
+
+    run(main())
+
+
+@app.command("watch")
+def watch(
+    ctx: typer.Context,
+    panel_id: PanelIdArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="print the events as JSON lines")] = False,
+    since: Annotated[int, typer.Option(min=0, help="only events after this event id")] = 0,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    tenant: TenantOption = None,
+    local: LocalOption = False,
+) -> None:
+    """Follow a panel to its end (a finished panel is replayed). Ctrl-C stops watching; the panel goes on."""
+    configure(ctx, "WARNING")
+
+    async def main() -> ExitCode:
+        async with open_client(Target(url, token, tenant, local)) as client:
+            view = JsonLines(sys.stdout) if as_json else LiveView(Console(highlight=False))
+            with view:
+                follower = Follower(client, view, Console(stderr=True), ask_first=False, cancels=False)
+                return await follower.follow(panel_id, start=False, tokens=not as_json, since=since)
+
+    run(main())
+
+
+@app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    panel_id: PanelIdArgument,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    tenant: TenantOption = None,
+    local: LocalOption = False,
+) -> None:
+    """Cancel a panel that has not ended (an ended one is a conflict: exit code 4)."""
+    configure(ctx, "WARNING")
+
+    async def main() -> None:
+        async with open_client(Target(url, token, tenant, local)) as client:
+            await client.cancel(panel_id)
+        Console(stderr=True).print(f"cancelled panel {panel_id}")
+
+    run(main())
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    panel_id: PanelIdArgument,
+    report_format: Annotated[str, typer.Option("--format", help="md, html (prints well) or json")] = "md",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="the file to write (default: panel-<id>.<format>; - for stdout)"),
+    ] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    tenant: TenantOption = None,
+    local: LocalOption = False,
+) -> None:
+    """Write the panel's decision record to a file: Markdown, HTML or JSON."""
+    configure(ctx, "WARNING")
+    if report_format not in ("md", "html", "json"):
+        raise typer.BadParameter("must be md, html or json", param_hint="--format")
+    target_file = output or Path(f"panel-{panel_id}.{report_format}")
+
+    async def main() -> None:
+        async with open_client(Target(url, token, tenant, local)) as client:
+            text = await client.report(panel_id, report_format)  # type: ignore[arg-type]
+        if str(target_file) == "-":
+            sys.stdout.write(text)
+            return
+        target_file.write_text(text, encoding="utf-8")
+        Console(stderr=True).print(f"wrote {target_file}")
+
+    run(main())
