@@ -91,10 +91,10 @@ async def test_another_tenant_s_panel_has_no_report(client: httpx2.AsyncClient) 
     assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_an_unknown_format_is_a_validation_problem(client: httpx2.AsyncClient) -> None:
+async def test_an_unknown_format_is_a_bad_request(client: httpx2.AsyncClient) -> None:
     panel = await create_panel(client)
     response = await report(client, panel["panel_id"], "pdf")
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert "format" in response.json()["detail"]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ask_panel.infrastructure.auth import mint_token
+from ask_panel.infrastructure.auth import mint_jwt
 from tests.conftest import JWT_SECRET
 from tests.integration.processes import ServiceProcess, api_process
 
@@ -55,4 +55,4 @@ def server(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) ->
 @pytest.fixture
 def account(server: Server) -> Account:
     tenant = str(uuid.uuid4())
-    return Account(server.url, tenant, mint_token(JWT_SECRET, [tenant]))
+    return Account(server.url, tenant, mint_jwt(JWT_SECRET, [tenant]))

@@ -15,7 +15,7 @@ import pytest
 
 from ask_panel.cli.exit_codes import ExitCode
 from ask_panel.client import AskPanel
-from ask_panel.infrastructure.auth import mint_token
+from ask_panel.infrastructure.auth import mint_jwt
 from tests.client.cli import EXECUTABLE, ask_panel, cli_env, json_lines
 from tests.client.conftest import Account, Server
 from tests.client.proxy import cutting_proxy
@@ -80,7 +80,7 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory, migrated_template: Pat
 
 def slow_account(server: Server) -> Account:
     tenant = str(uuid.uuid4())
-    return Account(server.url, tenant, mint_token(JWT_SECRET, [tenant]))
+    return Account(server.url, tenant, mint_jwt(JWT_SECRET, [tenant]))
 
 
 def start_ask(account: Account) -> subprocess.Popen[str]:
@@ -117,7 +117,7 @@ def test_ctrl_c_cancels_the_panel_and_exits_with_the_cancelled_code(slow_server:
     assert "panel_complete" not in event_names(events)
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
     with AskPanel(account.url, tenant=account.tenant, token=account.token) as client:
-        assert client.get(str(events[0]["data"]["panel_id"])).status == "cancelled"  # type: ignore[index]
+        assert client.get(str(events[0]["data"]["panel_id"])).status == "cancelled"
 
 
 def test_ctrl_c_while_watching_leaves_the_panel_running(slow_server: Server) -> None:

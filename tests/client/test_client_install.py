@@ -7,6 +7,7 @@ a user would; `make install` needs the same indexes.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import venv
 from collections.abc import Iterator
@@ -25,12 +26,18 @@ SERVER_ONLY = {"fastapi", "starlette", "uvicorn", "sqlalchemy", "asyncpg", "proc
 @pytest.fixture(scope="module")
 def slim_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh venv with `pip install <this repository>` (no extras): the client and the CLI only."""
-    home = tmp_path_factory.mktemp("slim") / "venv"
+    scratch = tmp_path_factory.mktemp("slim")
+    source = scratch / "source"  # a clean copy: no build/ or egg-info left by an earlier install
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(ROOT / "src", source / "src", ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    home = scratch / "venv"
     venv.create(home, with_pip=True)
     python = home / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(ROOT)],
+        [str(python), "-m", "pip", "install", "--quiet", str(source)],
         capture_output=True,
         text=True,
         env=env,

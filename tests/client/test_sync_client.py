@@ -16,7 +16,7 @@ from ask_panel.client import (
     RetryPolicy,
     Unauthorized,
 )
-from ask_panel.client.models import PanelResponse
+from ask_panel.client.models import ExpertSpeaking, PanelComplete, PanelResponse, PanelStarted
 from tests.client.conftest import Account, Server
 from tests.client.proxy import cutting_proxy
 from tests.integration.processes import free_port
@@ -40,6 +40,12 @@ def test_a_started_stream_delivers_every_event_once_in_order_and_ends_at_the_ter
         assert events[0].type is EventType.PANEL_STARTED
         assert events[-1].type is EventType.PANEL_COMPLETE and events[-1].terminal
         assert {e.data["agent_id"] for e in events if e.type is EventType.EXPERT_SPEAKING} >= set(EXPERTS)
+        started, complete = events[0].payload, events[-1].payload
+        assert isinstance(started, PanelStarted) and str(started.panel_id) == panel.panel_id
+        assert [m.agent_id for m in started.members] == [m.agent_id for m in panel.members]
+        assert isinstance(complete, PanelComplete) and complete.recommendation.recommendation
+        spoken = [e.payload for e in events if e.type is EventType.EXPERT_SPEAKING]
+        assert all(isinstance(p, ExpertSpeaking) and p.message.content for p in spoken)
         finished = client.get(panel.panel_id)
         assert finished.status == "completed"
         assert finished.last_event_id == events[-1].id

@@ -190,3 +190,48 @@ def test_every_event_s_data_has_the_published_fields_in_order() -> None:
     for event, data in expected:
         got = event_data(event)
         assert got == data and list(got) == list(data), event.type
+
+
+def test_every_event_s_data_reads_back_into_the_same_payload() -> None:
+    """`event_of` is the inverse of `event_data` (the Python client's typed events depend on it)."""
+    from datetime import UTC, datetime
+
+    from ask_panel.domain.events import (
+        ConsensusUpdate,
+        ExpertFailed,
+        ExpertSpeaking,
+        PanelCancelled,
+        PanelComplete,
+        PanelFailed,
+        PanelStarted,
+        RoundComplete,
+        RoundStarted,
+    )
+    from ask_panel.domain.ids import PanelId
+    from ask_panel.domain.status import PanelType
+    from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Stance, Usage
+    from ask_panel.infrastructure.serialization.events import event_data, event_of
+
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    panel_id = PanelId.generate()
+    stance = Stance("Go", 0.8, ("Go", "Wait"), endorses="clinical_expert", estimate=42.0)
+    events = [
+        PanelStarted(panel_id, PanelType.DELPHI, "Q?", (Member("a", "Ann", "Lawyer"),), at),
+        RoundStarted(1, at),
+        ExpertSpeaking(Message("a", "Ann", "Text.", at, 1, "expert", stance, {"model": "simulated"})),
+        RoundComplete(1, 2, {"median": 40}),
+        ConsensusUpdate(1, Consensus(0.7, 0.6, "m/v1", {"agreement": 0.7})),
+        PanelComplete(
+            panel_id,
+            Recommendation("Go", "Because", ("x",), ("y",), True, "moderator"),
+            0.7,
+            0.6,
+            3.5,
+            Usage(1, 2, 3, 0.5),
+        ),
+        PanelCancelled(panel_id, at),
+        ExpertFailed("timeout", "a", 2),
+        PanelFailed("quorum lost", panel_id),
+    ]
+    for event in events:
+        assert event_of(event.type, event_data(event)) == event

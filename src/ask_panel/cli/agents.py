@@ -12,7 +12,8 @@ from rich.table import Table
 from ask_panel.cli.connect import LocalOption, Target, TenantOption, TokenOption, UrlOption, open_client
 from ask_panel.cli.options import configure
 from ask_panel.cli.running import run
-from ask_panel.client.models import AgentOut
+from ask_panel.client.models import Expert
+from ask_panel.client.protocol import to_json
 
 app = typer.Typer(help="The expert registry: built-in experts and the tenant's own.", no_args_is_help=True)
 AgentIdArgument = Annotated[str, typer.Argument(help="the expert's id")]
@@ -34,9 +35,9 @@ def fields_of(**given: Any) -> dict[str, Any]:
     return fields
 
 
-def print_agent(agent: AgentOut, as_json: bool) -> None:
+def print_agent(agent: Expert, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(agent.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(to_json(agent, indent=2) + "\n")
         return
     console = Console(highlight=False)
     console.print(
@@ -67,7 +68,7 @@ def list_agents(
             agents = await client.agents.list()
         if as_json:
             for agent in agents:
-                sys.stdout.write(agent.model_dump_json() + "\n")
+                sys.stdout.write(to_json(agent) + "\n")
             return
         table = Table(box=None, pad_edge=False)
         for column in ("id", "name", "role", "kind", "model"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,14 +25,15 @@ async def local_client(tenant: str | None) -> AsyncIterator[AsyncAskPanel]:
     """
     require_server("--local")
     from ask_panel.api.app import create_app
-    from ask_panel.bootstrap import Container
+    from ask_panel.bootstrap import bootstrap
     from ask_panel.cli.migrate import migrate
     from ask_panel.config import Settings
 
     settings = Settings().model_copy(update={"auth_mode": "none"})
     if settings.database_url.startswith("sqlite"):
         await asyncio.to_thread(migrate, settings)
-    container = Container(settings)
+    logging.getLogger("ask_panel.bootstrap").setLevel(logging.ERROR)  # no auth is the point of --local
+    container = bootstrap(settings)
     await container.start()
     try:
         app = create_app(container=container)

@@ -8,16 +8,24 @@ from typing import Any
 
 from httpx2 import ServerSentEvent
 
-from ask_panel.domain.events import EventType, is_terminal_event
+from ask_panel.domain.events import EventType, ExpertToken, PanelEvent, is_terminal_event
+from ask_panel.infrastructure.serialization.events import event_of
+
+Payload = PanelEvent | ExpertToken
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One event of a panel's stream: `id` is its sequence number in the panel's log (None for `expert_token`)."""
+    """One event of a panel's stream: `id` is its sequence number in the panel's log (None for `expert_token`).
+
+    `payload` is the service's own typed event (`PanelStarted`, `ExpertSpeaking`, ... from
+    `ask_panel.domain.events`); `data` is its JSON as sent.
+    """
 
     id: int | None
     type: EventType
     data: dict[str, Any]
+    payload: Payload
 
     @property
     def terminal(self) -> bool:
@@ -41,7 +49,11 @@ def decode(sse: ServerSentEvent) -> Event:
     data = json.loads(sse.data) if sse.data else {}
     if not isinstance(data, dict):
         raise UnknownEvent(f"{sse.event} with non-object data")
-    return Event(id=int(sse.id) if sse.id else None, type=event_type, data=data)
+    try:
+        payload = event_of(event_type, data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnknownEvent(f"{sse.event} with data this client cannot read: {exc}") from None
+    return Event(id=int(sse.id) if sse.id else None, type=event_type, data=data, payload=payload)
 
 
 @dataclass(slots=True)

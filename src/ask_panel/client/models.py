@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ask_panel.api.schemas import (
     AgentListResponse,
-    AgentOut,
     CreateAgentRequest,
     CreatePanelRequest,
     ExecuteResponse,
@@ -12,16 +11,50 @@ from ask_panel.api.schemas import (
     PanelResponse,
     Problem,
 )
-from ask_panel.domain.events import EventType
+from ask_panel.domain.events import (
+    ConsensusUpdate,
+    EventType,
+    ExpertFailed,
+    ExpertSpeaking,
+    ExpertToken,
+    PanelCancelled,
+    PanelComplete,
+    PanelFailed,
+    PanelStarted,
+    RoundComplete,
+    RoundStarted,
+)
+from ask_panel.domain.experts import Expert
+from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Round, Stance, Usage
 
 __all__ = [
     "AgentListResponse",
-    "AgentOut",
+    "Consensus",
+    "ConsensusUpdate",
     "CreateAgentRequest",
     "CreatePanelRequest",
     "EventType",
     "ExecuteResponse",
+    "Expert",
+    "ExpertFailed",
+    "ExpertSpeaking",
+    "ExpertToken",
+    "Member",
+    "Message",
+    "PanelCancelled",
+    "PanelComplete",
+    "PanelFailed",
     "PanelListResponse",
     "PanelResponse",
+    "PanelStarted",
+    "PanelStatus",
+    "PanelType",
     "Problem",
+    "Recommendation",
+    "Round",
+    "RoundComplete",
+    "RoundStarted",
+    "Stance",
+    "Usage",
 ]

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import httpx2
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from ask_panel.client.errors import ApiError, error_class
 
 API = "/api/v1"
 ReportFormat = Literal["md", "html", "json"]
-Model = TypeVar("Model", bound=BaseModel)
+Model = TypeVar("Model")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,5 +133,21 @@ def problem(response: httpx2.Response) -> ApiError:
     )
 
 
+_ADAPTERS: dict[object, TypeAdapter[Any]] = {}
+
+
+def _adapter(model: object) -> TypeAdapter[Any]:
+    if model not in _ADAPTERS:
+        _ADAPTERS[model] = TypeAdapter(model)  # type: ignore[arg-type]  # any model or value type
+    return _ADAPTERS[model]
+
+
+def to_json(value: object, *, indent: int | None = None) -> str:
+    """A model or domain value object as JSON text."""
+    return _adapter(type(value)).dump_json(value, indent=indent).decode()
+
+
 def parse(response: httpx2.Response, model: type[Model]) -> Model:
-    return model.model_validate_json(response.content)
+    """The response body as `model` (a schema of the API or a domain value object)."""
+    parsed: Model = _adapter(model).validate_json(response.content)
+    return parsed

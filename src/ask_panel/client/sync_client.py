@@ -13,7 +13,7 @@ from ask_panel.client import protocol
 from ask_panel.client.connection import Connection
 from ask_panel.client.errors import ApiError, ConnectionFailed, StreamInterrupted
 from ask_panel.client.events import Event, StreamCursor
-from ask_panel.client.models import AgentListResponse, AgentOut, ExecuteResponse, PanelListResponse, PanelResponse
+from ask_panel.client.models import AgentListResponse, ExecuteResponse, Expert, PanelListResponse, PanelResponse
 from ask_panel.client.protocol import Call, ReportFormat
 from ask_panel.client.retry import RETRIED_STATUSES, ReconnectPolicy, RetryPolicy
 
@@ -203,23 +203,23 @@ class Agents:
     def __init__(self, client: AskPanel) -> None:
         self._client = client
 
-    def list(self) -> list[AgentOut]:
+    def list(self) -> list[Expert]:
         return protocol.parse(self._client._send(protocol.list_agents()), AgentListResponse).agents
 
-    def get(self, agent_id: str) -> AgentOut:
-        return protocol.parse(self._client._send(protocol.get_agent(agent_id)), AgentOut)
+    def get(self, agent_id: str) -> Expert:
+        return protocol.parse(self._client._send(protocol.get_agent(agent_id)), Expert)
 
-    def create(self, **fields: Any) -> AgentOut:
+    def create(self, **fields: Any) -> Expert:
         """A tenant expert: `agent_id`, `name`, `role`, `instructions`, and optionally `expertise`, `model`, ..."""
-        return protocol.parse(self._client._send(protocol.create_agent(fields)), AgentOut)
+        return protocol.parse(self._client._send(protocol.create_agent(fields)), Expert)
 
-    def replace(self, agent_id: str, **fields: Any) -> AgentOut:
+    def replace(self, agent_id: str, **fields: Any) -> Expert:
         """PUT: the whole definition (fields left out take their defaults)."""
-        return protocol.parse(self._client._send(protocol.replace_agent(agent_id, fields)), AgentOut)
+        return protocol.parse(self._client._send(protocol.replace_agent(agent_id, fields)), Expert)
 
-    def update(self, agent_id: str, **fields: Any) -> AgentOut:
+    def update(self, agent_id: str, **fields: Any) -> Expert:
         """PATCH: only the fields given change."""
-        return protocol.parse(self._client._send(protocol.update_agent(agent_id, fields)), AgentOut)
+        return protocol.parse(self._client._send(protocol.update_agent(agent_id, fields)), Expert)
 
     def delete(self, agent_id: str) -> None:
         self._client._send(protocol.delete_agent(agent_id))

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from ask_panel.api.deps import Panels, Tenant
+from ask_panel.api.params import PanelIdPath
 from ask_panel.api.reports.formats import MEDIA_TYPES, ReportFormat, render_report
 from ask_panel.api.reports.record import DecisionRecord
 from ask_panel.api.routes.responses import Responses, problems
@@ -41,7 +42,7 @@ REPORT_RESPONSES: Responses = {
     responses=REPORT_RESPONSES,
 )
 async def panel_report(
-    panel_id: str,
+    panel_id: PanelIdPath,
     tenant: Tenant,
     panels: Panels,
     report_format: Annotated[

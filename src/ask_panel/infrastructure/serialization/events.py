@@ -1,11 +1,20 @@
-"""The event log's JSON: each event payload's `data`, exactly as clients have always received it."""
+"""The event log's JSON: each event payload's `data`, exactly as clients have always received it, and back.
+
+`event_data` writes an event's data; `event_of` reads it into the payload again (the Python client
+uses it to give its users typed events). Both import only the domain.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from ask_panel.domain.events import (
     ConsensusUpdate,
+    EventType,
     ExpertFailed,
     ExpertSpeaking,
+    ExpertToken,
     PanelCancelled,
     PanelComplete,
     PanelEvent,
@@ -14,12 +23,19 @@ from ask_panel.domain.events import (
     RoundComplete,
     RoundStarted,
 )
+from ask_panel.domain.ids import PanelId
+from ask_panel.domain.status import PanelType
 from ask_panel.infrastructure.serialization.values import (
     Json,
+    consensus_of,
     member_json,
+    member_of,
     message_json,
+    message_of,
     recommendation_json,
+    recommendation_of,
     usage_json,
+    usage_of,
 )
 
 
@@ -64,3 +80,53 @@ def event_data(event: PanelEvent) -> Json:
         case PanelFailed():
             return {"message": event.message, "terminal": True, "panel_id": str(event.panel_id)}
     raise TypeError(f"not an event of the log: {event!r}")
+
+
+def event_of(event_type: str, data: dict[str, Any]) -> PanelEvent | ExpertToken:
+    """The payload an event's `data` describes (the inverse of `event_data`, plus the unstored `expert_token`).
+
+    Raises `ValueError` for an unknown type, and `KeyError`/`ValueError` for data that lacks its fields.
+    """
+    match EventType(event_type):
+        case EventType.PANEL_STARTED:
+            return PanelStarted(
+                panel_id=PanelId.from_string(data["panel_id"]),
+                panel_type=PanelType(data["panel_type"]),
+                query=data["query"],
+                members=tuple(member_of(m) for m in data["members"]),
+                timestamp=datetime.fromisoformat(data["timestamp"]),
+            )
+        case EventType.ROUND_STARTED:
+            return RoundStarted(round=data["round"], timestamp=datetime.fromisoformat(data["timestamp"]))
+        case EventType.EXPERT_SPEAKING:
+            return ExpertSpeaking(message=message_of(data))
+        case EventType.ROUND_COMPLETE:
+            return RoundComplete(round=data["round"], messages=data["messages"], feedback=data.get("feedback"))
+        case EventType.CONSENSUS_UPDATE:
+            consensus = consensus_of(data)
+            assert consensus is not None
+            return ConsensusUpdate(round=data["round"], consensus=consensus)
+        case EventType.PANEL_COMPLETE:
+            recommendation = recommendation_of(data["recommendation"])
+            assert recommendation is not None
+            return PanelComplete(
+                panel_id=PanelId.from_string(data["panel_id"]),
+                recommendation=recommendation,
+                consensus=data["consensus"],
+                confidence=data["confidence"],
+                duration=data.get("duration"),
+                usage=usage_of(data.get("usage")),
+            )
+        case EventType.PANEL_CANCELLED:
+            return PanelCancelled(
+                panel_id=PanelId.from_string(data["panel_id"]), timestamp=datetime.fromisoformat(data["timestamp"])
+            )
+        case EventType.ERROR if data.get("terminal"):
+            return PanelFailed(message=data["message"], panel_id=PanelId.from_string(data["panel_id"]))
+        case EventType.ERROR:
+            return ExpertFailed(message=data["message"], agent_id=data["agent_id"], round=data["round"])
+        case EventType.EXPERT_TOKEN:
+            return ExpertToken(
+                agent_id=data["agent_id"], agent_name=data["agent_name"], round=data["round"], delta=data["delta"]
+            )
+    raise ValueError(f"unknown event type {event_type!r}")
