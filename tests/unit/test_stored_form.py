@@ -196,6 +196,7 @@ def test_every_event_s_data_reads_back_into_the_same_payload() -> None:
     """`event_of` is the inverse of `event_data` (the Python client's typed events depend on it)."""
     from datetime import UTC, datetime
 
+    from ask_panel.domain import events as events_module
     from ask_panel.domain.events import (
         ConsensusUpdate,
         ExpertFailed,
@@ -215,7 +216,7 @@ def test_every_event_s_data_reads_back_into_the_same_payload() -> None:
     at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     panel_id = PanelId.generate()
     stance = Stance("Go", 0.8, ("Go", "Wait"), endorses="clinical_expert", estimate=42.0)
-    events = [
+    events: list[events_module.PanelEvent] = [
         PanelStarted(panel_id, PanelType.DELPHI, "Q?", (Member("a", "Ann", "Lawyer"),), at),
         RoundStarted(1, at),
         ExpertSpeaking(Message("a", "Ann", "Text.", at, 1, "expert", stance, {"model": "simulated"})),
