@@ -49,21 +49,24 @@ def list_panels(
             for panel in panels:
                 sys.stdout.write(panel.model_dump_json() + "\n")
             return
+        console = Console(highlight=False)
         table = Table(box=None, pad_edge=False)
-        for column in ("id", "created", "type", "status", "consensus"):
-            table.add_column(column, no_wrap=True, min_width=36 if column == "id" else None)
-        table.add_column("question", ratio=1, overflow="fold")
+        widths = {"id": 36, "created": 11, "type": 11, "status": 11, "level": 5}
+        for column, width in widths.items():
+            table.add_column(column, no_wrap=True, min_width=width)
+        rest = max(20, console.width - sum(widths.values()) - 2 * len(widths))
+        table.add_column("question", no_wrap=True, overflow="ellipsis", max_width=rest)
         for panel in panels:
             level = f"{panel.consensus.level:.2f}" if panel.consensus else "-"
             table.add_row(
                 panel.panel_id,
-                panel.created_at.strftime("%Y-%m-%d %H:%M"),
+                panel.created_at.strftime("%m-%d %H:%M"),
                 str(panel.panel_type),
                 str(panel.status),
                 level,
                 panel.query,
             )
-        Console(highlight=False).print(table)
+        console.print(table)
 
     run(main())
 
