@@ -236,3 +236,40 @@ def test_every_command_has_help() -> None:
     for args in (["--help"], ["ask", "--help"], ["panels", "--help"], ["agents", "--help"], ["serve", "--help"]):
         result = ask_panel(*args, env=cli_env())
         assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_a_tenant_expert_is_created_changed_and_deleted_from_the_cli(account: Account) -> None:
+    env = cli_env(**account.env())
+    created = ask_panel(
+        "agents",
+        "create",
+        "acme_pricing",
+        "--name",
+        "Dr. Ada Park",
+        "--role",
+        "Pricing strategist",
+        "--instructions",
+        "Judge pricing choices.",
+        "--expertise",
+        "pricing, payers",
+        "--json",
+        env=env,
+    )
+    assert created.returncode == ExitCode.OK, created.stderr
+    assert json.loads(created.stdout)["expertise"] == ["pricing", "payers"]
+    updated = ask_panel("agents", "update", "acme_pricing", "--role", "Head of pricing", "--json", env=env)
+    assert updated.returncode == ExitCode.OK, updated.stderr
+    assert (json.loads(updated.stdout)["role"], json.loads(updated.stdout)["name"]) == (
+        "Head of pricing",
+        "Dr. Ada Park",
+    )
+    listed = json_lines(ask_panel("agents", "list", "--json", env=env).stdout)
+    assert "acme_pricing" in {a["agent_id"] for a in listed}
+    assert ask_panel("agents", "delete", "acme_pricing", env=env).returncode == ExitCode.OK
+    assert ask_panel("agents", "show", "acme_pricing", env=env).returncode == ExitCode.REFUSED
+
+
+def test_changing_a_built_in_expert_from_the_cli_is_refused_with_the_reason(account: Account) -> None:
+    result = ask_panel("agents", "update", "fda_expert", "--name", "Mallory", env=cli_env(**account.env()))
+    assert result.returncode == ExitCode.REFUSED
+    assert "403" in result.stderr and "built-in" in result.stderr

@@ -235,6 +235,36 @@ async def test_tenant_experts_are_private_and_unique(storage: Storage) -> None:
         assert await uow.agents.all() == []
 
 
+async def test_a_tenant_expert_is_replaced_and_deleted_for_its_own_tenant_only(storage: Storage) -> None:
+    first = Expert("acme_expert", "Ada", "Role", ("a",), "Do things.")
+    changed = Expert("acme_expert", "Ada Park", "Chief role", ("a", "c"), "Do other things.", "gpt-4o", "openai")
+    async with storage.uow(A, write=True) as uow:
+        await uow.agents.add(first)
+        await uow.commit()
+    async with storage.uow(B, write=True) as uow:
+        assert await uow.agents.replace(changed) is False
+        assert await uow.agents.delete("acme_expert") is False
+        await uow.commit()
+    async with storage.uow(A, write=True) as uow:
+        assert await uow.agents.replace(changed) is True
+        await uow.commit()
+    async with storage.uow(A, write=True) as uow:
+        assert await uow.agents.get("acme_expert") == changed
+        assert await uow.agents.delete("acme_expert") is True
+        assert await uow.agents.get("acme_expert") is None  # seen at once by its own unit of work
+    async with storage.uow(A) as uow:
+        assert await uow.agents.get("acme_expert") == changed  # not committed: nothing changed
+    async with storage.uow(A, write=True) as uow:
+        assert await uow.agents.delete("acme_expert") is True
+        await uow.commit()
+    async with storage.uow(A, write=True) as uow:
+        assert await uow.agents.get("acme_expert") is None
+        assert await uow.agents.all() == []
+        assert await uow.agents.replace(changed) is False
+        await uow.agents.add(first)  # the id is free again
+        await uow.commit()
+
+
 async def test_every_checkpoint_writer_commits_the_step_with_its_events_and_is_fenced(storage: Storage) -> None:
     for writer in storage.checkpoint_writers:
         panel = await started(storage)

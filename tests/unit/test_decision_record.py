@@ -39,6 +39,17 @@ def degraded_panel() -> PanelResponse:
                 {"agent_id": "fda_expert", "agent_name": "Dr. Maya Chen", "agent_role": "FDA strategist"},
                 {"agent_id": "clinical_expert", "agent_name": "Dr. Samuel Okafor", "agent_role": "Clinical director"},
             ],
+            "experts": [
+                {
+                    "agent_id": "fda_expert",
+                    "name": "Dr. Maya Chen",
+                    "role": "FDA strategist",
+                    "expertise": [],
+                    "instructions": "Judge the FDA path.",
+                    "model": "gpt-4o-mini",
+                    "provider": "openai",
+                },
+            ],
             "member_selection": "requested",
             "discussions": [
                 {
@@ -84,6 +95,9 @@ def test_a_repaired_and_a_failed_stance_are_listed_as_fallbacks_of_a_degraded_pa
     ]
     assert [t.seconds_from_start for t in record.turns] == [1.0, 3.0]
     assert record.experts[0].models == ["openai/gpt-4o-mini"]
+    assert record.experts[0].configured_model == "openai/gpt-4o-mini"  # from the panel's snapshot
+    assert record.experts[0].instructions == "Judge the FDA path."
+    assert record.experts[1].configured_model is None
 
 
 def test_every_format_says_the_panel_is_degraded_and_why() -> None:

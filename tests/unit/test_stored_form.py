@@ -236,3 +236,14 @@ def test_every_event_s_data_reads_back_into_the_same_payload() -> None:
     ]
     for event in events:
         assert event_of(event.type, event_data(event)) == event
+
+
+def test_the_experts_snapshot_is_stored_with_the_panel_and_read_back() -> None:
+    from ask_panel.domain.experts import Expert
+
+    snapshot = [Expert("acme", "Ada", "Role", ("x",), "Do.", "gpt-4o", "openai", output_mode="prompt")]
+    panel = panel_of(row(copy.deepcopy(STORED_BODY)))
+    panel.experts = snapshot
+    written = panel_body(panel)
+    assert written["experts"][0]["name"] == "Ada"
+    assert panel_of(row(written)).experts == snapshot

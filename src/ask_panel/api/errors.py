@@ -50,6 +50,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     domain.PanelNotFound: (404, "panel-not-found"),
     domain.AgentNotFound: (404, "agent-not-found"),
     domain.AgentAlreadyExists: (409, "agent-exists"),
+    domain.BuiltinAgentReadOnly: (403, "builtin-agent-read-only"),
     domain.IllegalTransition: (409, "illegal-transition"),
     domain.PanelConflict: (409, "panel-conflict"),
     domain.IdempotencyConflict: (409, "idempotency-conflict"),

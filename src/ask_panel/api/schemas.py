@@ -8,9 +8,9 @@ the domain only (no FastAPI or Starlette): a Python client can import it without
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from ask_panel.domain.configuration import PanelConfiguration
 from ask_panel.domain.experts import Expert
@@ -56,6 +56,10 @@ class PanelResponse(BaseModel):
     status: PanelStatus
     configuration: PanelConfiguration
     members: list[Member]
+    experts: list[Expert] = Field(
+        description="The members' definitions as they were when the panel was created: editing or deleting an "
+        "expert later never changes them (empty for panels created before snapshots were kept)"
+    )
     member_selection: Literal["requested", "auto"]
     discussions: list[Round] = Field(description="The rounds, in order")
     consensus: Consensus | None
@@ -81,6 +85,7 @@ class PanelResponse(BaseModel):
             status=panel.status,
             configuration=panel.configuration,
             members=panel.members,
+            experts=panel.experts,
             member_selection="auto" if panel.selection == "auto" else "requested",
             discussions=panel.rounds,
             consensus=panel.consensus,
@@ -98,9 +103,53 @@ class PanelResponse(BaseModel):
         )
 
 
+class PanelSummary(BaseModel):
+    """A panel in a list: what it asks, who sits on it, how it stands and what it decided.
+
+    The discussion itself (rounds, messages, usage) is in the full panel, `GET /api/v1/panels/{id}`.
+    """
+
+    panel_id: str
+    tenant_id: str
+    query: str
+    panel_type: PanelType
+    status: PanelStatus
+    members: list[Member]
+    consensus: Consensus | None = Field(description="The latest consensus measured (None before round 1 ends)")
+    recommendation: str | None = Field(description="The recommendation's headline, once the panel has completed")
+    degraded: bool = Field(description="The panel completed with a silent or failing expert, or a fallback")
+    total_messages: int
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+    @classmethod
+    def from_panel(cls, panel: Panel) -> PanelSummary:
+        outcome = panel.final_recommendation
+        return cls(
+            panel_id=str(panel.panel_id),
+            tenant_id=str(panel.tenant_id),
+            query=panel.query,
+            panel_type=panel.panel_type,
+            status=panel.status,
+            members=panel.members,
+            consensus=panel.consensus,
+            recommendation=outcome.recommendation if outcome else None,
+            degraded=bool(outcome and outcome.degraded),
+            total_messages=panel.total_messages,
+            created_at=panel.created_at,
+            updated_at=panel.updated_at,
+            started_at=panel.started_at,
+            completed_at=panel.completed_at,
+        )
+
+
 class PanelListResponse(BaseModel):
-    panels: list[PanelResponse]
-    total: int
+    """A page of the tenant's panels, newest first, as summaries."""
+
+    panels: list[PanelSummary] = Field(description="Summaries; the full panel is GET /api/v1/panels/{id}")
+    total: int = Field(description="How many panels match the filters, in all pages")
     limit: int
     offset: int
 
@@ -111,38 +160,71 @@ class ExecuteResponse(BaseModel):
     message: str
 
 
-class CreateAgentRequest(BaseModel):
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Role = Annotated[str, Field(min_length=1, max_length=200)]
+Expertise = Annotated[list[str], Field(max_length=20)]
+Instructions = Annotated[str, Field(min_length=1, max_length=4000)]
+ModelName = Annotated[str | None, Field(max_length=200)]
+ProviderName = Annotated[str | None, Field(max_length=40)]
+OUTPUT_MODE_HELP = (
+    "How this expert's model is asked for JSON: json_schema, json_object or prompt "
+    "(default: its provider's ASK_PANEL_LLM_OUTPUT_MODE)."
+)
+AGENT_EXAMPLE: dict[str, JsonValue] = {
+    "name": "Dr. Ada Park",
+    "role": "Sterilization scientist",
+    "expertise": ["sterilization", "ethylene oxide", "validation"],
+    "instructions": "Judge sterilization choices and their validation burden.",
+}
+
+
+class ReplaceAgentRequest(BaseModel):
+    """A tenant expert's whole definition (PUT): fields left out take their defaults."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [AGENT_EXAMPLE]})
+
+    name: Name
+    role: Role
+    expertise: Expertise = Field(default_factory=list)
+    instructions: Instructions
+    model: ModelName = None
+    provider: ProviderName = None
+    output_mode: OutputMode | None = Field(default=None, description=OUTPUT_MODE_HELP)
+
+    def to_expert(self, agent_id: str) -> Expert:
+        """The tenant's expert this request describes (validated and normalised by the service)."""
+        return Expert(agent_id=agent_id, **{**self.model_dump(), "expertise": tuple(self.expertise)})
+
+
+class CreateAgentRequest(ReplaceAgentRequest):
+    """A new tenant expert: its id and its definition."""
+
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "agent_id": "acme_sterilization",
-                    "name": "Dr. Ada Park",
-                    "role": "Sterilization scientist",
-                    "expertise": ["sterilization", "ethylene oxide", "validation"],
-                    "instructions": "Judge sterilization choices and their validation burden.",
-                }
-            ]
-        },
+        extra="forbid", json_schema_extra={"examples": [{"agent_id": "acme_sterilization", **AGENT_EXAMPLE}]}
     )
 
     agent_id: str = Field(min_length=2, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(min_length=1, max_length=200)
-    expertise: list[str] = Field(default_factory=list, max_length=20)
-    instructions: str = Field(min_length=1, max_length=4000)
-    model: str | None = Field(default=None, max_length=200)
-    provider: str | None = Field(default=None, max_length=40)
-    output_mode: OutputMode | None = Field(
-        default=None,
-        description="How this expert's model is asked for JSON: json_schema, json_object or prompt "
-        "(default: its provider's ASK_PANEL_LLM_OUTPUT_MODE).",
-    )
 
-    def to_expert(self) -> Expert:
-        """The tenant's expert this request describes (validated and normalised by the service)."""
+    def to_expert(self, agent_id: str | None = None) -> Expert:
         return Expert(**{**self.model_dump(), "expertise": tuple(self.expertise)})
+
+
+class UpdateAgentRequest(BaseModel):
+    """Some fields of a tenant expert (PATCH); `null` clears `model`, `provider` or `output_mode`."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"model": "gpt-4o-mini"}]})
+
+    name: Name | None = None
+    role: Role | None = None
+    expertise: Expertise | None = None
+    instructions: Instructions | None = None
+    model: ModelName = None
+    provider: ProviderName = None
+    output_mode: OutputMode | None = Field(default=None, description=OUTPUT_MODE_HELP)
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request names (a field given as null is a change too)."""
+        return self.model_dump(exclude_unset=True)
 
 
 class AgentListResponse(BaseModel):

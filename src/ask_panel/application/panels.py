@@ -90,6 +90,7 @@ class PanelService:
                 configuration=configuration,
                 members=[Member(e.agent_id, e.name, e.role) for e in experts],
                 selection=selection,
+                experts=experts,
             )
             await uow.panels.add(panel, idempotency_key=command.idempotency_key, fingerprint=fingerprint)
             await uow.commit()

@@ -59,6 +59,14 @@ class AgentRepository(Protocol):
 
     async def add(self, expert: Expert) -> None: ...
 
+    async def replace(self, expert: Expert) -> bool:
+        """Store `expert` over the tenant's expert of the same id; False when there is none."""
+        ...
+
+    async def delete(self, agent_id: str) -> bool:
+        """Remove the tenant's expert; False when there is none."""
+        ...
+
 
 class EventLog(Protocol):
     async def read(self, panel_id: PanelId, *, after: int, limit: int | None = None) -> list[StoredEvent]: ...

@@ -32,9 +32,12 @@ log = logging.getLogger(__name__)
 
 
 async def resolve_experts(agents: AgentRepository, panel: Panel) -> dict[str, Expert]:
+    """The members' definitions: the panel's own snapshot; for a panel stored without one, the registry's."""
     experts: dict[str, Expert] = {}
     for member in panel.members:
-        expert = BUILTIN_BY_ID.get(member.agent_id) or await agents.get(member.agent_id)
+        expert = (
+            panel.expert(member.agent_id) or BUILTIN_BY_ID.get(member.agent_id) or await agents.get(member.agent_id)
+        )
         experts[member.agent_id] = expert or Expert(
             member.agent_id, member.agent_name, member.agent_role, (), "Answer from your field."
         )

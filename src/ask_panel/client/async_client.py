@@ -13,7 +13,14 @@ from ask_panel.client import protocol
 from ask_panel.client.connection import Connection
 from ask_panel.client.errors import ConnectionFailed, StreamInterrupted
 from ask_panel.client.events import Event, StreamCursor
-from ask_panel.client.models import AgentListResponse, ExecuteResponse, Expert, PanelListResponse, PanelResponse
+from ask_panel.client.models import (
+    AgentListResponse,
+    ExecuteResponse,
+    Expert,
+    PanelListResponse,
+    PanelResponse,
+    PanelSummary,
+)
 from ask_panel.client.protocol import Call, ReportFormat
 from ask_panel.client.retry import RETRIED_STATUSES, ReconnectPolicy, RetryPolicy
 
@@ -95,7 +102,7 @@ class AsyncAskPanel:
 
     async def list(
         self, *, status: str | None = None, panel_type: str | None = None, page_size: int = 50
-    ) -> AsyncIterator[PanelResponse]:
+    ) -> AsyncIterator[PanelSummary]:
         """Every panel of the tenant, newest first, page by page (a panel shifted by a new one is not repeated)."""
         seen: set[str] = set()
         async for page in self.pages(status=status, panel_type=panel_type, page_size=page_size):

@@ -9,6 +9,7 @@ from ask_panel.api.schemas import (
     ExecuteResponse,
     PanelListResponse,
     PanelResponse,
+    PanelSummary,
     Problem,
 )
 from ask_panel.domain.events import (
@@ -49,6 +50,7 @@ __all__ = [
     "PanelResponse",
     "PanelStarted",
     "PanelStatus",
+    "PanelSummary",
     "PanelType",
     "Problem",
     "Recommendation",

@@ -47,6 +47,19 @@ class AgentAlreadyExists(DomainError):
     title = "Agent already exists"
 
 
+class BuiltinAgentReadOnly(DomainError):
+    """A built-in expert cannot be changed or removed; a tenant makes its own instead."""
+
+    title = "Built-in expert is read-only"
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(
+            f"'{agent_id}' is a built-in expert and cannot be changed or deleted; "
+            "create your own with POST /api/v1/agents (another id)"
+        )
+        self.agent_id = agent_id
+
+
 class IllegalTransition(DomainError):
     title = "Illegal status transition"
 

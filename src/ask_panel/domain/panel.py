@@ -25,6 +25,7 @@ from ask_panel.domain.events import (
     RoundComplete,
     RoundStarted,
 )
+from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Round, Usage
@@ -74,6 +75,9 @@ class Panel:
     last_seq: int = 0
     checkpoint: Checkpoint = field(default_factory=Checkpoint)
     pending_events: list[PanelEvent] = field(default_factory=list)
+    # The members' definitions as they were when the panel was created (a snapshot): editing or
+    # deleting an expert later never changes a panel that has it. Empty for panels stored before.
+    experts: list[Expert] = field(default_factory=list)
 
     @classmethod
     def create(
@@ -85,6 +89,7 @@ class Panel:
         configuration: PanelConfiguration,
         members: list[Member],
         selection: str = "requested",
+        experts: list[Expert] | None = None,
     ) -> Panel:
         return cls(
             panel_id=PanelId.generate(),
@@ -95,6 +100,7 @@ class Panel:
             members=members,
             estimated_duration=estimate_duration(panel_type, configuration, len(members)),
             selection=selection,
+            experts=list(experts or []),
         )
 
     # ---- queries -------------------------------------------------------------------------------
@@ -108,6 +114,10 @@ class Panel:
             return None
         end = self.completed_at or utcnow()
         return round((end - self.started_at).total_seconds(), 3)
+
+    def expert(self, agent_id: str) -> Expert | None:
+        """The member's definition as the panel was given it, if the panel keeps one."""
+        return next((e for e in self.experts if e.agent_id == agent_id), None)
 
     def member(self, agent_id: str) -> Member:
         for m in self.members:

@@ -17,6 +17,10 @@ class RecordExpert(BaseModel):
     name: str
     role: str
     models: list[str] = Field(description="The models that answered this expert's turns (provider/model)")
+    configured_model: str | None = Field(
+        default=None, description="The model in the expert's definition when the panel was created (None: default)"
+    )
+    instructions: str | None = Field(default=None, description="The expert's instructions when the panel was created")
 
 
 class RecordStance(BaseModel):
@@ -116,6 +120,21 @@ def _dump(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _expert(member: Any, panel: PanelResponse, models: list[str]) -> RecordExpert:
+    snapshot = next((e for e in getattr(panel, "experts", []) if e.agent_id == member.agent_id), None)
+    configured = None
+    if snapshot is not None and (snapshot.model or snapshot.provider):
+        configured = "/".join(x for x in (snapshot.provider, snapshot.model) if x)
+    return RecordExpert(
+        agent_id=member.agent_id,
+        name=member.agent_name,
+        role=member.agent_role,
+        models=models,
+        configured_model=configured,
+        instructions=snapshot.instructions if snapshot is not None else None,
+    )
+
+
 def build_record(panel: PanelResponse, *, generated_at: datetime) -> DecisionRecord:
     """The record of `panel` as it stands (a running panel's record is partial and says its status)."""
     turns: list[RecordTurn] = []
@@ -184,10 +203,7 @@ def build_record(panel: PanelResponse, *, generated_at: datetime) -> DecisionRec
         started_at=panel.started_at,
         completed_at=panel.completed_at,
         duration_seconds=panel.duration_seconds,
-        experts=[
-            RecordExpert(agent_id=m.agent_id, name=m.agent_name, role=m.agent_role, models=models.get(m.agent_id, []))
-            for m in panel.members
-        ],
+        experts=[_expert(m, panel, models.get(m.agent_id, [])) for m in panel.members],
         turns=turns,
         consensus_by_round=consensus,
         final_consensus=final,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from ask_panel.api.deps import Agents, Tenant
 from ask_panel.api.routes.responses import problems
-from ask_panel.api.schemas import AgentListResponse, CreateAgentRequest
+from ask_panel.api.schemas import AgentListResponse, CreateAgentRequest, ReplaceAgentRequest, UpdateAgentRequest
 from ask_panel.domain.experts import Expert
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
@@ -34,3 +34,43 @@ async def create_agent(body: CreateAgentRequest, tenant: Tenant, agents: Agents)
 @router.get("/{agent_id}", operation_id="getAgent", response_model=Expert, responses=problems(400, 401, 403, 404))
 async def get_agent(agent_id: str, tenant: Tenant, agents: Agents) -> Expert:
     return await agents.get(tenant, agent_id)
+
+
+READ_ONLY = "A built-in expert is read-only (403, `builtin-agent-read-only`); another tenant's expert is a 404."
+
+
+@router.put(
+    "/{agent_id}",
+    operation_id="replaceAgent",
+    response_model=Expert,
+    responses=problems(400, 401, 403, 404, 422),
+    description=READ_ONLY,
+)
+async def replace_agent(agent_id: str, body: ReplaceAgentRequest, tenant: Tenant, agents: Agents) -> Expert:
+    """Redefine one of the tenant's experts. Panels already created keep the definition they were given."""
+    return await agents.replace(tenant, body.to_expert(agent_id))
+
+
+@router.patch(
+    "/{agent_id}",
+    operation_id="updateAgent",
+    response_model=Expert,
+    responses=problems(400, 401, 403, 404, 422),
+    description=READ_ONLY,
+)
+async def update_agent(agent_id: str, body: UpdateAgentRequest, tenant: Tenant, agents: Agents) -> Expert:
+    """Change some fields of one of the tenant's experts. Panels already created keep their copy."""
+    return await agents.update(tenant, agent_id, body.changes())
+
+
+@router.delete(
+    "/{agent_id}",
+    operation_id="deleteAgent",
+    status_code=204,
+    responses=problems(400, 401, 403, 404),
+    description=READ_ONLY,
+)
+async def delete_agent(agent_id: str, tenant: Tenant, agents: Agents) -> Response:
+    """Remove one of the tenant's experts. Panels that have it keep their copy, and still run."""
+    await agents.delete(tenant, agent_id)
+    return Response(status_code=204)

@@ -14,6 +14,7 @@ from ask_panel.api.schemas import (
     ExecuteResponse,
     PanelListResponse,
     PanelResponse,
+    PanelSummary,
 )
 from ask_panel.application.panels import MAX_LIST_LIMIT, CreatePanel
 from ask_panel.domain.status import PanelStatus, PanelType
@@ -74,10 +75,12 @@ async def list_panels(
     status: PanelStatus | None = None,
     panel_type: PanelType | None = None,
 ) -> PanelListResponse:
-    """The tenant's panels, newest first."""
+    """The tenant's panels, newest first, as summaries: id, query, type, status, members, the latest
+    consensus, the recommendation's headline, the degraded flag and timestamps. The whole panel (its
+    rounds and messages) is `GET /api/v1/panels/{id}`."""
     page = await panels.list(tenant, limit=limit, offset=offset, status=status, panel_type=panel_type)
     return PanelListResponse(
-        panels=[PanelResponse.from_panel(p) for p in page.panels], total=page.total, limit=limit, offset=offset
+        panels=[PanelSummary.from_panel(p) for p in page.panels], total=page.total, limit=limit, offset=offset
     )
 
 

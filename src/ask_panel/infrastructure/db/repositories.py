@@ -222,6 +222,24 @@ class SqlAgentRepository:
             )
         )
 
+    async def replace(self, expert: Expert) -> bool:
+        result = await self._conn.execute(
+            self._scope.update(agents, agents.c.agent_id == expert.agent_id).values(
+                name=expert.name,
+                role=expert.role,
+                expertise=list(expert.expertise),
+                instructions=expert.instructions,
+                model=expert.model,
+                provider=expert.provider,
+                output_mode=expert.output_mode,
+            )
+        )
+        return bool(result.rowcount)
+
+    async def delete(self, agent_id: str) -> bool:
+        result = await self._conn.execute(self._scope.delete(agents, agents.c.agent_id == agent_id))
+        return bool(result.rowcount)
+
 
 class SqlTicketStore:
     """Stream tickets are redeemed before the tenant is known: this store is not tenant-scoped."""

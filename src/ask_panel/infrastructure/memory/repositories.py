@@ -139,16 +139,30 @@ class MemoryAgentRepository:
 
     async def all(self) -> list[Expert]:
         merged = {**self._store.tables.agents, **self._changes.agents}
-        return [expert for (tenant, _), expert in merged.items() if tenant == self._tenant_key]
+        return [expert for (tenant, _), expert in merged.items() if tenant == self._tenant_key and expert is not None]
 
     async def get(self, agent_id: str) -> Expert | None:
         key = (self._tenant_key, agent_id)
-        return self._changes.agents.get(key) or self._store.tables.agents.get(key)
+        if key in self._changes.agents:
+            return self._changes.agents[key]
+        return self._store.tables.agents.get(key)
 
     async def add(self, expert: Expert) -> None:
         if await self.get(expert.agent_id) is not None:
             raise AgentAlreadyExists(f"Agent '{expert.agent_id}' already exists")
         self._changes.agents[(self._tenant_key, expert.agent_id)] = expert
+
+    async def replace(self, expert: Expert) -> bool:
+        if await self.get(expert.agent_id) is None:
+            return False
+        self._changes.agents[(self._tenant_key, expert.agent_id)] = expert
+        return True
+
+    async def delete(self, agent_id: str) -> bool:
+        if await self.get(agent_id) is None:
+            return False
+        self._changes.agents[(self._tenant_key, agent_id)] = None
+        return True
 
 
 class MemoryTicketStore:

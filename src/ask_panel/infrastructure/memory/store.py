@@ -36,7 +36,7 @@ class Tables:
 
     panels: dict[str, StoredPanel] = field(default_factory=dict)
     events: dict[str, list[StoredEvent]] = field(default_factory=dict)
-    agents: dict[tuple[str, str], Expert] = field(default_factory=dict)
+    agents: dict[tuple[str, str], Expert | None] = field(default_factory=dict)  # None: deleted
     tickets: dict[str, StoredTicket | None] = field(default_factory=dict)  # None: deleted
 
 
@@ -52,7 +52,11 @@ class MemoryStore:
         self.tables.panels.update(changes.panels)
         for panel_id, added in changes.events.items():
             self.tables.events.setdefault(panel_id, []).extend(added)
-        self.tables.agents.update(changes.agents)
+        for key, expert in changes.agents.items():
+            if expert is None:
+                self.tables.agents.pop(key, None)
+            else:
+                self.tables.agents[key] = expert
         for digest, ticket in changes.tickets.items():
             if ticket is None:
                 self.tables.tickets.pop(digest, None)

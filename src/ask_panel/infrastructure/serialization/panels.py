@@ -21,6 +21,8 @@ from ask_panel.infrastructure.serialization.values import (
     configuration_of,
     consensus_json,
     consensus_of,
+    expert_json,
+    expert_of,
     iso,
     member_json,
     member_of,
@@ -54,7 +56,7 @@ class PanelRow:
 def panel_body(panel: Panel) -> Json:
     """Everything that is not a column of its own, as JSON-ready data."""
     keys = {id(message): str(key) for key, message in panel.checkpoint.spoken.items()}
-    return {
+    body: Json = {
         "configuration": configuration_json(panel.configuration),
         "members": [member_json(m) for m in panel.members],
         "discussions": [
@@ -75,6 +77,9 @@ def panel_body(panel: Panel) -> Json:
         "completed_at": iso(panel.completed_at),
         "steps": checkpoint_json(panel.checkpoint),
     }
+    if panel.experts:  # the snapshot of the members' definitions (panels stored before it have none)
+        body["experts"] = [expert_json(e) for e in panel.experts]
+    return body
 
 
 def checkpoint_json(checkpoint: Checkpoint) -> Json:
@@ -136,6 +141,7 @@ def panel_of(row: Any) -> Panel:
         panel_type=PanelType(row.panel_type),
         configuration=configuration_of(body["configuration"]),
         members=[member_of(m) for m in body["members"]],
+        experts=[expert_of(e) for e in body.get("experts") or []],
         status=PanelStatus(row.status),
         rounds=rounds,
         consensus=consensus_of(body.get("consensus")),

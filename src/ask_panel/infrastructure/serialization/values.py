@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from ask_panel.domain.configuration import PanelConfiguration
+from ask_panel.domain.experts import Expert
+from ask_panel.domain.llm import parse_output_mode
 from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Stance, Usage
 
 Json = dict[str, Any]
@@ -153,4 +155,32 @@ def usage_of(data: Json | None) -> Usage:
         int(data.get("output_tokens", 0)),
         int(data.get("llm_calls", 0)),
         float(data.get("cost_usd", 0.0)),
+    )
+
+
+def expert_json(expert: Expert) -> Json:
+    return {
+        "agent_id": expert.agent_id,
+        "name": expert.name,
+        "role": expert.role,
+        "expertise": list(expert.expertise),
+        "instructions": expert.instructions,
+        "model": expert.model,
+        "provider": expert.provider,
+        "builtin": expert.builtin,
+        "output_mode": expert.output_mode,
+    }
+
+
+def expert_of(data: Json) -> Expert:
+    return Expert(
+        agent_id=data["agent_id"],
+        name=data["name"],
+        role=data["role"],
+        expertise=tuple(data.get("expertise") or ()),
+        instructions=data["instructions"],
+        model=data.get("model"),
+        provider=data.get("provider"),
+        builtin=bool(data.get("builtin")),
+        output_mode=parse_output_mode(data.get("output_mode")),
     )
