@@ -11,7 +11,7 @@ class ExitCode(IntEnum):
     OK = 0
     """The command succeeded; for `ask` and `panels watch`, the panel completed."""
     PANEL_FAILED = 1
-    """The panel ended with a terminal `error` (or `panels show` found it `failed`)."""
+    """The panel ended with a terminal `error`."""
     USAGE = 2
     """Bad arguments or options, a missing setting, or a missing `server` extra."""
     PANEL_CANCELLED = 3
