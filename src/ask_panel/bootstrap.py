@@ -43,6 +43,8 @@ from ask_panel.infrastructure.llm.simulated import SimulatedProvider
 from ask_panel.infrastructure.memory.repositories import MemoryRecoveryScanner
 from ask_panel.infrastructure.memory.store import MemoryStore
 from ask_panel.infrastructure.memory.uow import MemoryUnitOfWorkFactory
+from ask_panel.observability import metrics
+from ask_panel.observability.readings import hub_readings, pool_readings
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +178,7 @@ def bootstrap(
         default_model=settings.default_model,
     )
     pool = LocalPanelPool(run, max_concurrent=settings.max_concurrent_panels, recovery=storage.recovery)
+    _track(hub, pool, storage.database)
     bridge = WakeupBridge(bus, uow, hub, origin=origin, local_runs=pool) if bus is not None else None
 
     executor: PanelExecutor = pool
@@ -229,6 +232,14 @@ def bootstrap(
         starting=starting,
         stopping=stopping,
     )
+
+
+def _track(hub: EventHub, pool: LocalPanelPool, database: Database | None) -> None:
+    """Report the hub's, the pool's and the database pool's own counters at every scrape."""
+    metrics.track(hub, hub_readings)
+    metrics.track(pool, pool_readings)
+    if database is not None:
+        metrics.track(database, Database.pool_readings)
 
 
 def _fanout(settings: Settings, bus: Bus | None, origin: str) -> tuple[Bus | None, WakeupSender | None]:
@@ -322,6 +333,7 @@ def _job_queue(settings: Settings, pool: LocalPanelPool, database: Database | No
     from ask_panel.infrastructure.jobs.procrastinate_queue import (
         QUEUE,
         ProcrastinateExecutor,
+        QueueReadings,
         WorkerUpkeep,
         build_app,
     )
@@ -336,11 +348,14 @@ def _job_queue(settings: Settings, pool: LocalPanelPool, database: Database | No
         interval_s=max(1.0, settings.worker_heartbeat_s),
     )
     worker: list[asyncio.Task[None]] = []
+    queue = QueueReadings(jobs, stalled_after_s=settings.worker_stalled_after_s)
+    untrack_queue = metrics.track(queue, QueueReadings.readings, QueueReadings.refresh)
 
     async def open_queue() -> None:
         await jobs.open_async()
 
     async def close_queue() -> None:
+        untrack_queue()  # (this closure also keeps the readings alive while the queue is open)
         await jobs.close_async()
 
     async def start_worker() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,6 +74,27 @@ class Settings(BaseSettings):
     max_streams: int = Field(10_000, ge=1)
     max_streams_per_tenant: int = Field(1000, ge=1)
     ticket_ttl_s: int = Field(60, ge=1, le=60)
+
+    log_format: Literal["auto", "json", "console"] = "auto"
+    """auto: JSON lines in production, readable lines elsewhere."""
+    metrics_token: str | None = None
+    """When set, GET /metrics needs `Authorization: Bearer <metrics_token>`."""
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535)
+    """`ask-panel worker` serves /metrics, /healthz and /readyz on this port (127.0.0.1 unless worker_metrics_host)."""
+    worker_metrics_host: str = "127.0.0.1"
+    tracing: Literal["none", "otlp", "console"] = "none"
+    """OpenTelemetry traces: otlp (OTEL_EXPORTER_OTLP_* variables), console, or none. Needs ask-panel[otel]."""
+    trace_sample_ratio: float = Field(1.0, ge=0, le=1)
+    drain_timeout_s: float = Field(20.0, ge=0)
+    """On SIGTERM: how long running turns get to reach their next checkpoint before runs are stopped."""
+
+    def secret_values(self) -> list[str | None]:
+        """Values that must never be logged (the logs redact them)."""
+        values: list[str | None] = [self.jwt_secret, self.llm_api_key, self.anthropic_api_key, self.metrics_token]
+        for url in (self.database_url, self.redis_url):
+            with contextlib.suppress(ValueError):  # an unparsable URL fails elsewhere, with its own message
+                values.append(urlsplit(url or "").password)
+        return values
 
     @field_validator("database_url")
     @classmethod

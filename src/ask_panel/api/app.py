@@ -12,7 +12,8 @@ from ask_panel import __version__
 from ask_panel.api import errors
 from ask_panel.api.fastpath import WatchStreamFastPath
 from ask_panel.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from ask_panel.api.routes import agents, health, meta, panels, reports, streams, webapp
+from ask_panel.api.routes import agents, health, meta, metrics, panels, reports, streams, webapp
+from ask_panel.api.telemetry import RequestTelemetryMiddleware
 from ask_panel.bootstrap import Container, bootstrap
 from ask_panel.config import Settings
 
@@ -75,7 +76,8 @@ def create_app(
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, meta, panels, reports, streams, agents):
+    app.add_middleware(RequestTelemetryMiddleware)
+    for module in (health, meta, metrics, panels, reports, streams, agents):
         app.include_router(module.router)
     webapp.install(app)
     return app

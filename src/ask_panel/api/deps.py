@@ -16,6 +16,7 @@ from ask_panel.application.tickets import TicketService
 from ask_panel.bootstrap import Container
 from ask_panel.config import Settings
 from ask_panel.domain.ids import TenantId
+from ask_panel.observability.context import bind_tenant
 
 
 def container_of(connection: HTTPConnection) -> Container:
@@ -40,6 +41,7 @@ async def authenticate(connection: HTTPConnection, tenant_header: str | None, au
         principal = await container.verifier.verify(_bearer(authorization))
         if not principal.may_act_for(tenant):
             raise Forbidden("The token does not grant access to this tenant")
+    bind_tenant(tenant)  # the request's log lines name their tenant
     return tenant
 
 

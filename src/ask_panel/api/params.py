@@ -17,6 +17,7 @@ from fastapi import Depends, Path
 from ask_panel.api.errors import BadRequest
 from ask_panel.domain.errors import InvalidInput, PanelNotFound
 from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.observability.context import bind_panel
 
 MAX_EVENT_ID = 2**31 - 1
 _EVENT_ID = re.compile(r"^[0-9]{1,10}$")
@@ -27,9 +28,11 @@ _FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
 def parse_panel_id(value: str) -> PanelId:
     """A panel id from a path; a malformed one is the same 404 as an unknown panel."""
     try:
-        return PanelId.from_string(value)
+        panel_id = PanelId.from_string(value)
     except InvalidInput:
         raise PanelNotFound(value) from None
+    bind_panel(panel_id)  # the request's log lines name their panel
+    return panel_id
 
 
 def parse_tenant(value: str | None) -> TenantId:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
@@ -19,6 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ask_panel.api.wire import sse_comment, sse_frame, sse_retry
 from ask_panel.application.streams import PanelStream
+from ask_panel.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +80,11 @@ def supervisor_of(connection: HTTPConnection) -> StreamSupervisor:
 class SSEResponse(Response):
     media_type = "text/event-stream"
 
-    def __init__(self, stream: PanelStream, *, supervisor: StreamSupervisor, retry_ms: int) -> None:
+    def __init__(
+        self, stream: PanelStream, *, supervisor: StreamSupervisor, retry_ms: int, transport: str = "sse_watch"
+    ) -> None:
         super().__init__(status_code=200)
+        self.transport = transport  # the `transport` label of the stream metrics
         self.raw_headers = list(HEADERS)
         self.panel_stream = stream
         self._supervisor = supervisor
@@ -100,6 +105,9 @@ class SSEResponse(Response):
         self.last_write = loop.time()
         watcher = loop.create_task(self._watch_disconnect(receive))
         self._supervisor.add(self)
+        open_streams = metrics.STREAMS_OPEN.labels(self.transport)
+        open_streams.inc()
+        lag = metrics.FANOUT_LAG
         try:
             await self._send(send, {"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await self._send(send, self._body(sse_retry(self._retry_ms)))
@@ -112,12 +120,16 @@ class SSEResponse(Response):
                     else:
                         frame = b"".join(sse_frame(event) for event in batch)
                     await self._send(send, self._body(frame))
+                    if batch and batch[0].committed_at is not None:
+                        lag.observe(time.time() - batch[0].committed_at)
             await self._send(send, {"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not self._timed_out or self._task is None or self._task.uncancel() > 0:
                 raise
+            metrics.SEND_TIMEOUTS.labels(self.transport).inc()
             log.info("disconnected a stream client that stopped reading (send timeout)")
         finally:
+            open_streams.dec()
             self._supervisor.discard(self)
             watcher.cancel()
             self.panel_stream.close()

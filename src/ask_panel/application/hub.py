@@ -24,19 +24,26 @@ class LiveEvent:
     """An event on its way to subscribers: `seq` None for text deltas (never stored, no id).
 
     Streams encode it for their wire (`encoded`); each encoding is computed once and shared.
+    `committed_at` (epoch seconds) is when a stored event was written, for the fan-out lag.
     """
 
-    __slots__ = ("_encodings", "data", "seq", "terminal", "type")
+    __slots__ = ("_encodings", "committed_at", "data", "seq", "terminal", "type")
 
-    def __init__(self, seq: int | None, type: str, data: Mapping[str, Any]) -> None:
+    def __init__(self, seq: int | None, type: str, data: Mapping[str, Any], committed_at: float | None = None) -> None:
         self.seq = seq
         self.type = type
         self.data = data
         self.terminal = seq is not None and is_terminal_event(type, data)
+        self.committed_at = committed_at
         self._encodings: dict[Callable[[LiveEvent], Any], Any] | None = None
 
     @classmethod
     def of(cls, event: StoredEvent) -> LiveEvent:
+        return cls(event.seq, event.type, event.data, event.created_at.timestamp())
+
+    @classmethod
+    def replayed(cls, event: StoredEvent) -> LiveEvent:
+        """An event read back from the log for a replay: no fan-out lag to measure."""
         return cls(event.seq, event.type, event.data)
 
     @classmethod
@@ -81,15 +88,18 @@ class Subscriber:
         self._nudged = False
         self._waiter: asyncio.Future[None] | None = None
 
-    def deliver(self, events: Sequence[LiveEvent]) -> None:
+    def deliver(self, events: Sequence[LiveEvent]) -> bool:
+        """Buffer `events`; False when the subscriber is dropped now (its buffer would overflow)."""
         if self.closed or self.dropped:
-            return
+            return True
         if len(self._buffer) + len(events) > self.limit:
             self.dropped = True
             self._buffer.clear()
-        else:
-            self._buffer.extend(events)
+            self._wake()
+            return False
+        self._buffer.extend(events)
         self._wake()
+        return True
 
     def close(self) -> None:
         self.closed = True
@@ -123,7 +133,11 @@ class Subscriber:
 
 
 class EventHub:
-    """Subscribers of this process by panel; an EventPublisher for a single process."""
+    """Subscribers of this process by panel; an EventPublisher for a single process.
+
+    `delivered` (events handed to subscribers) and `overflows` (subscribers dropped for a full
+    buffer) count since start; the metrics read them at scrape time.
+    """
 
     def __init__(
         self, *, buffer_size: int = 1024, max_streams: int = 10_000, max_streams_per_tenant: int = 1000
@@ -138,6 +152,8 @@ class EventHub:
         self.max_streams = max_streams
         self.max_streams_per_tenant = max_streams_per_tenant
         self._closing = False
+        self.delivered = 0
+        self.overflows = 0
 
     @property
     def open_streams(self) -> int:
@@ -200,7 +216,9 @@ class EventHub:
             return
         live = [LiveEvent.of(e) for e in events]
         for subscriber in subscribers:
-            subscriber.deliver(live)
+            if not subscriber.deliver(live):
+                self.overflows += 1
+        self.delivered += len(live) * len(subscribers)
 
     # EventPublisher, for a single process
     async def publish(self, panel_id: PanelId, events: Sequence[StoredEvent]) -> None:
@@ -212,8 +230,8 @@ class EventHub:
             return
         event = [LiveEvent.delta(delta)]
         for subscriber in subscribers:
-            if subscriber.deltas:
-                subscriber.deliver(event)
+            if subscriber.deltas and not subscriber.deliver(event):
+                self.overflows += 1
 
     def wants_deltas(self, panel_id: PanelId) -> bool:
         return panel_id in self._delta_listeners

@@ -92,4 +92,5 @@ class StreamService:
         except BaseException:
             self._hub.unsubscribe(subscriber)
             raise
-        return PanelStream(panel, subscriber, [LiveEvent.of(e) for e in events], last_event_id, self._hub, self._uow)
+        replay = [LiveEvent.replayed(e) for e in events]
+        return PanelStream(panel, subscriber, replay, last_event_id, self._hub, self._uow)

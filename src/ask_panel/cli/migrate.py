@@ -37,5 +37,5 @@ def migrate(settings: Settings) -> None:
 def migrate_command(ctx: typer.Context) -> None:
     """Apply the database migrations."""
     configure(ctx, "INFO")
-    migrate(server_settings("ask-panel migrate"))
+    migrate(server_settings("ask-panel migrate", ctx))
     log.info("database is at the latest revision")

@@ -31,9 +31,24 @@ def configure(ctx: typer.Context, default: str) -> None:
     configure_logging((root_options(ctx).log_level or default).upper())
 
 
-def server_settings(what: str) -> Settings:
-    """The service's settings (ASK_PANEL_* variables); exits with a hint when the `server` extra is missing."""
+def server_settings(what: str, ctx: typer.Context | None = None) -> Settings:
+    """The service's settings (ASK_PANEL_* variables); exits with a hint when the `server` extra is missing.
+
+    With `ctx`, the logs are configured for the service: JSON in production (ASK_PANEL_LOG_FORMAT),
+    the configured secrets redacted, traces as ASK_PANEL_TRACING says.
+    """
     require_server(what)
     from ask_panel.config import Settings
 
-    return Settings()
+    settings = Settings()
+    if ctx is not None:
+        from ask_panel.observability.logs import log_format_for
+        from ask_panel.observability.tracing import configure_tracing
+
+        configure_logging(
+            (root_options(ctx).log_level or "INFO").upper(),
+            log_format_for(settings.log_format, settings.environment),
+            secrets=settings.secret_values(),
+        )
+        configure_tracing(settings.tracing, sample_ratio=settings.trace_sample_ratio)
+    return settings

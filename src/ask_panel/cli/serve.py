@@ -59,7 +59,7 @@ def serve_command(
 ) -> None:
     """Serve the HTTP API (and run panels in this process)."""
     configure(ctx, "INFO")
-    settings = server_settings("ask-panel serve")
+    settings = server_settings("ask-panel serve", ctx)
 
     import asyncio
 
@@ -111,6 +111,7 @@ def serve_command(
         ws_ping_timeout=20,
         timeout_graceful_shutdown=10,
         access_log=access_log,
+        log_config=None,  # every logger goes through the service's structured handler
         lifespan="on",
     )
     server = Server(config)

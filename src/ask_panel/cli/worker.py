@@ -15,7 +15,7 @@ log = logging.getLogger("ask_panel.cli")
 def worker_command(ctx: typer.Context) -> None:
     """Run panels from the job queue (PostgreSQL)."""
     configure(ctx, "INFO")
-    settings = server_settings("ask-panel worker")
+    settings = server_settings("ask-panel worker", ctx)
 
     import asyncio
     import signal

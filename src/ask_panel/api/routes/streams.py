@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Annotated, Any
 
 import orjson
@@ -32,6 +33,8 @@ from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import utcnow
 from ask_panel.domain.status import PanelStatus
 from ask_panel.infrastructure.auth import InvalidJwt
+from ask_panel.observability import metrics
+from ask_panel.observability.context import bind_tenant
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/panels", tags=["streaming"])
@@ -73,9 +76,10 @@ SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _sse(connection: Request, stream: PanelStream) -> SSEResponse:
+def _sse(connection: Request, stream: PanelStream, transport: str = "sse_watch") -> SSEResponse:
     settings = container_of(connection).settings
-    return SSEResponse(stream, supervisor=supervisor_of(connection), retry_ms=settings.sse_retry_ms)
+    supervisor = supervisor_of(connection)
+    return SSEResponse(stream, supervisor=supervisor, retry_ms=settings.sse_retry_ms, transport=transport)
 
 
 @router.post(
@@ -100,7 +104,7 @@ async def start_and_stream(
         except BaseException:
             stream.close()
             raise
-    return _sse(request, stream)
+    return _sse(request, stream, "sse_post")
 
 
 async def _authorize_stream(connection: HTTPConnection, panel_id: str, ticket: str | None) -> tuple[TenantId, PanelId]:
@@ -114,6 +118,7 @@ async def _authorize_stream(connection: HTTPConnection, panel_id: str, ticket: s
         pid = None
     if ticket is not None:
         tenant = await container_of(connection).tickets.redeem(ticket, pid)
+        bind_tenant(tenant)
     else:
         tenant = await authenticate(
             connection, connection.headers.get("x-tenant-id"), connection.headers.get("authorization")
@@ -185,9 +190,12 @@ async def websocket_stream(websocket: WebSocket, panel_id: str) -> None:
         raise
     sender = asyncio.create_task(_send_events(websocket, stream, container.settings.stream_send_timeout_s))
     receiver = asyncio.create_task(_receive_commands(websocket, tenant, pid))
+    open_streams = metrics.STREAMS_OPEN.labels("websocket")
+    open_streams.inc()
     try:
         await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        open_streams.dec()
         for task in (sender, receiver):
             task.cancel()
         await asyncio.gather(sender, receiver, return_exceptions=True)
@@ -210,9 +218,15 @@ async def _deny(websocket: WebSocket, exc: Exception) -> None:
 async def _send_events(websocket: WebSocket, stream: PanelStream, timeout_s: float) -> None:
     async with contextlib.aclosing(stream.batches()) as batches:
         async for batch in batches:
-            for event in batch:
-                async with asyncio.timeout(timeout_s):
-                    await websocket.send_text(ws_text(event))
+            try:
+                for event in batch:
+                    async with asyncio.timeout(timeout_s):
+                        await websocket.send_text(ws_text(event))
+            except TimeoutError:
+                metrics.SEND_TIMEOUTS.labels("websocket").inc()
+                raise
+            if batch and batch[0].committed_at is not None:
+                metrics.FANOUT_LAG.observe(time.time() - batch[0].committed_at)
 
 
 async def _receive_commands(websocket: WebSocket, tenant: TenantId, panel_id: PanelId) -> None:

@@ -12,6 +12,7 @@ from ask_panel.application.ports import Bus, UnitOfWorkFactory
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.infrastructure.bus.wakeup import CHANNEL, Wakeup
+from ask_panel.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class WakeupBridge:
 
     def on_wakeup(self, wakeup: Wakeup) -> None:
         if wakeup.origin == self.origin or not self.wanted(wakeup.panel_id):
+            metrics.WAKEUPS.labels("ignored").inc()
             return
         self._spawn(self._deliver(wakeup))
 
@@ -83,7 +85,9 @@ class WakeupBridge:
                     )
                 self._hub.deliver(wakeup.panel_id, events)
                 self._stop_if_ended(wakeup.panel_id, events)
+            metrics.WAKEUPS.labels("delivered").inc()
         except Exception:
+            metrics.WAKEUPS.labels("failed").inc()
             log.exception("could not deliver wake-up %s", wakeup.encode())
         finally:
             if not lock.locked():

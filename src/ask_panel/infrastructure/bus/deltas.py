@@ -21,6 +21,7 @@ from ask_panel.application.hub import EventHub
 from ask_panel.application.ports import Bus
 from ask_panel.domain.events import ExpertToken
 from ask_panel.domain.ids import PanelId
+from ask_panel.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class DeltaForwarder:
 
     def forward(self, panel_id: PanelId, delta: ExpertToken) -> None:
         if len(self._outbox) >= MAX_OUTBOX:
+            metrics.DELTA_BATCHES.labels("dropped").inc()
             return  # the watchers elsewhere miss these deltas; the stored message will have the text
         self._outbox.append(f"{self._origin}|{panel_id}|{json.dumps(asdict(delta))}")
         self._wake.set()
@@ -77,6 +79,7 @@ class DeltaForwarder:
             self._wake.clear()
             while self._outbox:
                 await self._bus.send(DELTAS_CHANNEL, self._outbox.popleft())
+                metrics.DELTA_BATCHES.labels("forwarded").inc()
 
     # ---- watching side -----------------------------------------------------------------------
     async def _announce(self, panels: list[PanelId]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,18 @@ class Database:
         from ask_panel.infrastructure.db.uow import system_connection
 
         return system_connection(self)
+
+    def pool_readings(self) -> Iterator[tuple[str, tuple[str, ...], float]]:
+        """The connection pool's use, for the metrics (`ask_panel_db_pool_*`)."""
+        pool = self.engine.pool
+        size = getattr(pool, "size", None)
+        if size is None:  # a pool without accounting (not used by this service)
+            return
+        in_use = float(pool.checkedout())  # type: ignore[attr-defined]
+        yield "ask_panel_db_pool_connections", ("in_use",), in_use
+        yield "ask_panel_db_pool_connections", ("idle",), float(pool.checkedin())  # type: ignore[attr-defined]
+        yield "ask_panel_db_pool_connections", ("overflow",), float(max(0, pool.overflow()))  # type: ignore[attr-defined]
+        yield "ask_panel_db_pool_size", (), float(size())
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -22,6 +22,7 @@ from ask_panel.infrastructure.db.repositories import SqlPanelRepository
 from ask_panel.infrastructure.db.scope import TenantScope
 from ask_panel.infrastructure.serialization.events import event_data
 from ask_panel.infrastructure.serialization.panels import panel_body
+from ask_panel.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class GroupCommitCheckpoints:
                     if self._sender is not None and wakeups:
                         await self._sender.before_commit(conn, wakeups)
                     await conn.commit()
+                metrics.GROUP_COMMITS.inc()
+                metrics.GROUP_COMMIT_CHECKPOINTS.inc(len(batch))
             finally:
                 if lock is not None:
                     lock.release()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.infrastructure.db.engine import Database
+from ask_panel.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class WorkerUpkeep:
         for job in stalled:
             try:
                 await self._app.job_manager.retry_job(job)
+                metrics.JOBS_RETRIED.inc()
                 log.warning("job %s (panel %s) lost its worker; retrying", job.id, job.lock)
             except Exception as exc:
                 log.info("job %s was retried elsewhere: %s", job.id, exc)
@@ -112,12 +114,40 @@ class WorkerUpkeep:
             rows = (await conn.execute(query, {"grace": self._stalled_after})).all()
         for tenant, panel in rows:
             await defer(self._app, TenantId.from_string(tenant), PanelId.from_string(panel))
+            metrics.PANELS_REDEFERRED.inc()
             log.warning("panel %s had no job; deferred again", panel)
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+class QueueReadings:
+    """The queue's depth by status and its stalled jobs, read before each metrics scrape."""
+
+    def __init__(self, app: procrastinate.App, *, stalled_after_s: float) -> None:
+        self._app = app
+        self._stalled_after = stalled_after_s
+        self.by_status: dict[str, int] = {"todo": 0, "doing": 0}
+        self.stalled = 0
+
+    async def refresh(self) -> None:
+        rows = await self._app.connector.execute_query_all_async(
+            "SELECT status::text AS status, count(*) AS n FROM procrastinate_jobs "
+            "WHERE queue_name = %(queue)s AND status IN ('todo', 'doing') GROUP BY status",
+            queue=QUEUE,
+        )
+        counts = {"todo": 0, "doing": 0}
+        counts.update({row["status"]: int(row["n"]) for row in rows})
+        self.by_status = counts
+        stalled = await self._app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=self._stalled_after)
+        self.stalled = len(list(stalled))
+
+    def readings(self) -> Iterator[tuple[str, tuple[str, ...], float]]:
+        for status, count in self.by_status.items():
+            yield "ask_panel_jobs", (status,), float(count)
+        yield "ask_panel_jobs_stalled", (), float(self.stalled)
 
 
 async def apply_schema(app: procrastinate.App) -> None:
