@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx2
 from prometheus_client.parser import text_string_to_metric_families
 
+from ask_panel.config import MEMORY_DATABASE_URL
 from tests.conftest import (
-    MEMORY_DATABASE_URL,
     TENANT_A,
     TERMINAL,
     create_panel,
@@ -49,15 +49,21 @@ async def test_requests_are_counted_by_route_template_and_status_without_tenant_
 
     route = "/api/v1/panels/{panel_id}"
     counted = "ask_panel_http_requests_total"
-    assert value(after, counted, method="POST", route="/api/v1/panels", status="201") - value(
-        before, counted, method="POST", route="/api/v1/panels", status="201"
-    ) == 1
-    assert value(after, counted, method="GET", route=route, status="200") - value(
-        before, counted, method="GET", route=route, status="200"
-    ) == 1
-    assert value(after, counted, method="GET", route=route, status="404") - value(
-        before, counted, method="GET", route=route, status="404"
-    ) == 1
+    assert (
+        value(after, counted, method="POST", route="/api/v1/panels", status="201")
+        - value(before, counted, method="POST", route="/api/v1/panels", status="201")
+        == 1
+    )
+    assert (
+        value(after, counted, method="GET", route=route, status="200")
+        - value(before, counted, method="GET", route=route, status="200")
+        == 1
+    )
+    assert (
+        value(after, counted, method="GET", route=route, status="404")
+        - value(before, counted, method="GET", route=route, status="404")
+        == 1
+    )
     assert value(after, counted, method="GET", route="unmatched", status="404") >= 1
     assert value(after, "ask_panel_http_request_duration_seconds_count", method="GET", route=route) >= 2
     assert panel["panel_id"] not in response.text and TENANT_A not in response.text

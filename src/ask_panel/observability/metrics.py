@@ -37,7 +37,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
-disable_created_metrics()  # no `_created` series beside every counter and histogram
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series beside every counter and histogram
 REGISTRY = CollectorRegistry(auto_describe=True)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
