@@ -24,9 +24,11 @@ async def test_executing_a_draft_is_accepted_and_the_panel_completes(client: htt
     panel = await create_panel(client, configuration={"max_rounds": 2})
     response = await client.post(f"/api/v1/panels/{panel['panel_id']}/execute", headers=headers_for())
     assert response.status_code == 202
+    # The seed's "executing" stays (its clients rely on it); the panel's own status is panel_status.
     assert response.json() == {
         "panel_id": panel["panel_id"],
         "status": "executing",
+        "panel_status": "queued",
         "message": "Panel execution started",
     }
     done = await wait_for_status(client, panel["panel_id"], TERMINAL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from ask_panel.application.ports import Ticket
 from ask_panel.domain.checkpoint import AnswerNote, StepKey
@@ -15,6 +16,7 @@ from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Stance
+from tests.conftest import sql_only
 from tests.contract.conftest import Storage
 
 A = TenantId.from_string("11111111-1111-1111-1111-111111111111")
@@ -104,12 +106,32 @@ async def test_events_get_gapless_sequence_numbers_across_saves(storage: Storage
             stored += await uow.panels.save(panel)
             await uow.commit()
     assert [e.seq for e in stored] == [2, 3, 4, 5, 6, 7] and panel.last_seq == 7
-    assert all(e.tenant_id == A and e.type == "error" for e in stored)
+    assert all(e.tenant_id == A and e.type == "expert_error" for e in stored)
     assert stored[0].data == {"message": "x", "agent_id": "fda_expert", "round": 1, "terminal": False}
     async with storage.uow(A) as uow:
         assert [e.seq for e in await uow.events.read(panel.panel_id, after=2, limit=3)] == [3, 4, 5]
         assert await uow.events.read(panel.panel_id, after=7) == []
         assert (await uow.events.read(panel.panel_id, after=0))[0].type == "panel_started"
+
+
+@sql_only
+async def test_an_expert_failure_that_earlier_releases_stored_as_error_is_read_as_expert_error(
+    storage: Storage,
+) -> None:
+    panel = await started(storage)
+    panel.record_expert_failure("fda_expert", "no answer", 1)
+    panel.fail("quorum lost")
+    async with storage.uow(A, write=True) as uow:
+        await uow.panels.save(panel)
+        await uow.commit()
+    assert storage.database is not None
+    async with storage.database.engine.begin() as conn:  # the rows as a release before `expert_error` wrote them
+        if storage.database.is_postgres:
+            await conn.execute(text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": str(A)})
+        await conn.execute(text("UPDATE panel_events SET type = 'error' WHERE type = 'expert_error'"))
+    async with storage.uow(A) as uow:
+        events = await uow.events.read(panel.panel_id, after=0)
+    assert [(e.type, e.data["terminal"]) for e in events[1:]] == [("expert_error", False), ("error", True)]
     async with storage.uow(B) as uow:
         assert await uow.events.read(panel.panel_id, after=0) == []
 

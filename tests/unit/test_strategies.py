@@ -189,8 +189,10 @@ async def test_an_expert_that_keeps_failing_degrades_the_panel_but_it_completes(
         panel, events = await run_panel(container, "structured", THREE, max_rounds=1)
     assert panel.status.value == "completed"
     assert panel.final_recommendation is not None and panel.final_recommendation.degraded is True
-    errors = [e for e in events if e.type == "error"]
-    assert errors and errors[0].data["terminal"] is False and errors[0].data["agent_id"] == "fda_expert"
+    # An expert's failure is its own event, `expert_error`: `error` is only ever the panel's failure.
+    failures = [e for e in events if e.type == "expert_error"]
+    assert failures and failures[0].data["terminal"] is False and failures[0].data["agent_id"] == "fda_expert"
+    assert [e for e in events if e.type == "error"] == []
 
 
 async def test_a_panel_below_quorum_fails_with_a_clear_error(settings: Settings) -> None:
@@ -200,6 +202,8 @@ async def test_a_panel_below_quorum_fails_with_a_clear_error(settings: Settings)
     assert panel.status.value == "failed"
     assert panel.error is not None and "at least 2 are needed" in panel.error
     assert events[-1].type == "error" and events[-1].data["terminal"] is True
+    assert [e.type for e in events].count("error") == 1, "error is sent once per panel, as its last event"
+    assert {e.type for e in events[:-1] if e.data.get("agent_id")} >= {"expert_error"}
 
 
 async def test_usage_and_message_metadata_are_recorded(settings: Settings) -> None:

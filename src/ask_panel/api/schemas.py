@@ -155,8 +155,19 @@ class PanelListResponse(BaseModel):
 
 
 class ExecuteResponse(BaseModel):
+    """The panel was accepted for execution: it runs in the background."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     panel_id: str
-    status: Literal["executing"] = "executing"
+    status: Literal["executing"] = Field(
+        default="executing",
+        description="Always `executing` (the seed's answer, kept for its clients): the panel was accepted and "
+        "runs in the background. The panel's own status is `panel_status`.",
+    )
+    panel_status: PanelStatus = Field(
+        description="The panel's status after this call (`queued` until a runner starts it)"
+    )
     message: str
 
 

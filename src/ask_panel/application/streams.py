@@ -1,7 +1,8 @@
 """StreamService: a panel's events for one client, replayed from the log and then pushed live.
 
 Exactly-once by seq across the replay/live boundary: the subscriber is registered with the hub
-first, the log is read after, and live events at or below the last seq sent are dropped. A gap in
+first, the log is read after, and live events at or below the last seq sent (or the client's own
+resume id, even one beyond the log) are dropped: ids only ever go up from the client's. A gap in
 the live sequence (a lost wake-up across processes) is filled from the log.
 """
 
@@ -25,6 +26,11 @@ class PanelStream:
     _hub: EventHub
     _uow: UnitOfWorkFactory
 
+    @property
+    def finished(self) -> bool:
+        """The panel has ended and the client already has its last event: nothing will ever be sent."""
+        return self.panel.status.is_terminal and not self.replay
+
     async def batches(self) -> AsyncGenerator[list[LiveEvent]]:
         """Batches of events to send, in seq order (an empty batch: heartbeat due); ends after a terminal event."""
         try:
@@ -45,11 +51,15 @@ class PanelStream:
                     yield []  # a heartbeat is due: the consumer decides what that means
                     continue
                 out: list[LiveEvent] = []
+                ended = False
                 for event in batch:
                     if event.seq is None:
                         out.append(event)
                         continue
                     if event.seq <= last:
+                        # Already sent, or at or below the client's resume id: never again. A terminal
+                        # one still ends the stream (a client that claimed an id past the panel's end).
+                        ended = ended or event.terminal
                         continue
                     if event.seq > last + 1:
                         out.extend(await self._fill(last, event.seq))
@@ -60,6 +70,8 @@ class PanelStream:
                     yield out
                     if any(e.terminal for e in out):
                         return
+                if ended:
+                    return
         finally:
             self._hub.unsubscribe(self.subscriber)
 
@@ -85,9 +97,9 @@ class StreamService:
         try:
             async with self._uow(tenant) as uow:
                 panel = await uow.panels.get(panel_id)
-                # An id beyond the log (a client's mistake) resumes from the log's end instead of
-                # waiting for events that would all be dropped as already seen.
-                last_event_id = min(max(0, last_event_id), panel.last_seq)
+                # An id beyond the log (a client's mistake, or a panel it saw elsewhere) is kept: only
+                # greater ids are ever sent, and the panel's terminal event ends the stream either way.
+                last_event_id = max(0, last_event_id)
                 events = await uow.events.read(panel_id, after=last_event_id)
         except BaseException:
             self._hub.unsubscribe(subscriber)

@@ -27,7 +27,11 @@ class EventType(StrEnum):
     CONSENSUS_UPDATE = "consensus_update"
     PANEL_COMPLETE = "panel_complete"
     PANEL_CANCELLED = "panel_cancelled"
+    # The panel failed: the seed's terminal failure, sent once per panel (its data has `terminal: true`).
     ERROR = "error"
+    # One expert could not answer a turn; the panel goes on. Its own name, so that browsers' `onerror`
+    # (which EventSource also fires for connection errors) only ever sees the panel's end.
+    EXPERT_ERROR = "expert_error"
     # Not persisted: text deltas of a turn in progress, only for subscribers that ask for them.
     EXPERT_TOKEN = "expert_token"
 
@@ -94,9 +98,9 @@ class PanelCancelled:
 
 @dataclass(frozen=True, slots=True)
 class ExpertFailed:
-    """One expert could not answer a turn; the panel goes on (an `error` event with `terminal: false`)."""
+    """One expert could not answer a turn; the panel goes on (`expert_error`, with `terminal: false`)."""
 
-    type: ClassVar[EventType] = EventType.ERROR
+    type: ClassVar[EventType] = EventType.EXPERT_ERROR
     message: str
     agent_id: str
     round: int
@@ -105,7 +109,7 @@ class ExpertFailed:
 
 @dataclass(frozen=True, slots=True)
 class PanelFailed:
-    """The panel failed (an `error` event with `terminal: true`)."""
+    """The panel failed (`error`, with `terminal: true`): the last event of a failed panel."""
 
     type: ClassVar[EventType] = EventType.ERROR
     message: str

@@ -94,7 +94,7 @@ async def list_panels(
 async def execute_panel(panel_id: PanelIdPath, tenant: Tenant, panels: Panels) -> ExecuteResponse:
     """Start a draft panel in the background; watch it on `/stream` or `/ws`."""
     panel = await panels.execute(tenant, panel_id)
-    return ExecuteResponse(panel_id=str(panel.panel_id), message="Panel execution started")
+    return ExecuteResponse(panel_id=str(panel.panel_id), panel_status=panel.status, message="Panel execution started")
 
 
 @router.delete(

@@ -51,11 +51,13 @@ EVENT_TYPES_DOC = """Server-Sent Events, one frame per event: `id: <seq>`, `even
 | `consensus_update` | `round`, `level`, `confidence`, `method`, `components` |
 | `panel_complete` | `panel_id`, `recommendation`, `consensus`, `confidence`, `duration`, `usage` |
 | `panel_cancelled` | `panel_id`, `timestamp` |
-| `error` | `message`, `terminal` (true ends the panel), `agent_id` and `round` for an expert's failure |
+| `expert_error` | `message`, `agent_id`, `round`, `terminal` (false): one expert could not answer; the panel goes on |
+| `error` | `message`, `terminal` (true), `panel_id`: the panel failed (once per panel, its last event) |
 
 The stream starts with a `retry:` hint, sends a `: heartbeat` comment every 15 s, and closes after
-`panel_complete`, `panel_cancelled` or a terminal `error`. Resume with `Last-Event-ID` (or
-`?last_event_id=`): exactly the events with a greater id follow."""
+`panel_complete`, `panel_cancelled` or `error`. Resume with `Last-Event-ID` (or `?last_event_id=`):
+exactly the events with a greater id follow, in increasing order. A panel that has ended and whose
+last event the client already has answers 204 (no body): nothing more will ever be sent."""
 
 SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -68,6 +70,7 @@ SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
             }
         },
     },
+    204: {"description": "The panel has ended and the client already has its last event: nothing more to send"},
     400: {"model": Problem},
     401: {"model": Problem},
     403: {"model": Problem},
@@ -76,7 +79,12 @@ SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _sse(connection: Request, stream: PanelStream, transport: str = "sse_watch") -> SSEResponse:
+def _sse(connection: Request, stream: PanelStream, transport: str = "sse_watch") -> Response:
+    """The SSE response, or 204 when the panel has ended and the client has its last event (the SSE
+    standard's way to tell a client such as EventSource to stop reconnecting)."""
+    if stream.finished:
+        stream.close()
+        return Response(status_code=204)
     settings = container_of(connection).settings
     supervisor = supervisor_of(connection)
     return SSEResponse(stream, supervisor=supervisor, retry_ms=settings.sse_retry_ms, transport=transport)
@@ -92,7 +100,7 @@ def _sse(connection: Request, stream: PanelStream, transport: str = "sse_watch")
 )
 async def start_and_stream(
     panel_id: PanelIdPath, request: Request, tenant: Tenant, panels: Panels, streams: Streams
-) -> SSEResponse:
+) -> Response:
     """Start a draft panel (as execute does) and stream its events; a started panel is only streamed."""
     params = StreamParams.parse(request.query_params, request.headers, tickets=False)
     stream = await streams.open(tenant, panel_id, last_event_id=params.last_event_id, deltas=params.deltas)
@@ -128,7 +136,7 @@ async def _authorize_stream(connection: HTTPConnection, panel_id: str, ticket: s
     return tenant, pid
 
 
-async def open_watch(request: Request, panel_id: str) -> SSEResponse:
+async def open_watch(request: Request, panel_id: str) -> Response:
     """GET /stream, whoever serves it (the documented route, or `api/fastpath.py` at run time)."""
     params = StreamParams.parse(request.query_params, request.headers)
     tenant, pid = await _authorize_stream(request, panel_id, params.ticket)
@@ -146,7 +154,7 @@ async def open_watch(request: Request, panel_id: str) -> SSEResponse:
     responses=SSE_RESPONSES,
     openapi_extra={"parameters": [TICKET_PARAMETER, *RESUME_PARAMETERS, *AUTH_PARAMETERS]},
 )
-async def watch(panel_id: Annotated[str, Path(description="The panel's id (a UUID)")], request: Request) -> SSEResponse:
+async def watch(panel_id: Annotated[str, Path(description="The panel's id (a UUID)")], request: Request) -> Response:
     """Watch a panel (EventSource-compatible). A draft panel's watchers wait until it starts.
 
     At run time `api/fastpath.py` serves this path by calling this same function outside the
@@ -160,7 +168,7 @@ async def watch(panel_id: Annotated[str, Path(description="The panel's id (a UUI
     operation_id="createStreamTicket",
     response_model=TicketResponse,
     status_code=201,
-    responses={k: v for k, v in SSE_RESPONSES.items() if k != 200},
+    responses={k: v for k, v in SSE_RESPONSES.items() if k not in (200, 204)},
 )
 async def create_ticket(panel_id: PanelIdPath, tenant: Tenant, tickets: Tickets) -> TicketResponse:
     """A single-use ticket (valid at most 60 s) for this panel's GET stream or WebSocket (`?ticket=`)."""

@@ -21,7 +21,7 @@ from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.infrastructure.bus.wakeup import Wakeup, WakeupSender
 from ask_panel.infrastructure.db.scope import TenantScope
 from ask_panel.infrastructure.db.tables import agents, panel_events, panels, stream_tickets
-from ask_panel.infrastructure.serialization.events import event_data
+from ask_panel.infrastructure.serialization.events import event_data, stored_type
 from ask_panel.infrastructure.serialization.panels import panel_body, panel_of
 
 # Statements built once; values come as parameters (no per-call compilation of literals).
@@ -170,7 +170,9 @@ class SqlEventLog:
         if limit is not None:
             stmt = stmt.limit(limit)
         rows = (await self._conn.execute(stmt)).all()
-        return [StoredEvent(key, r.seq, r.type, r.data, r.created_at, self._scope.tenant) for r in rows]
+        return [
+            StoredEvent(key, r.seq, stored_type(r.type, r.data), r.data, r.created_at, self._scope.tenant) for r in rows
+        ]
 
 
 class SqlAgentRepository:

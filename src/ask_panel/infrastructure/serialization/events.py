@@ -123,10 +123,18 @@ def event_of(event_type: str, data: dict[str, Any]) -> PanelEvent | ExpertToken:
             )
         case EventType.ERROR if data.get("terminal"):
             return PanelFailed(message=data["message"], panel_id=PanelId.from_string(data["panel_id"]))
-        case EventType.ERROR:
+        case EventType.EXPERT_ERROR | EventType.ERROR:  # `error` without `terminal`: a server before expert_error
             return ExpertFailed(message=data["message"], agent_id=data["agent_id"], round=data["round"])
         case EventType.EXPERT_TOKEN:
             return ExpertToken(
                 agent_id=data["agent_id"], agent_name=data["agent_name"], round=data["round"], delta=data["delta"]
             )
     raise ValueError(f"unknown event type {event_type!r}")
+
+
+def stored_type(event_type: str, data: dict[str, Any]) -> str:
+    """An event's type as read from the log: one expert's failure stored before `expert_error` existed
+    (an `error` with `terminal: false`) is read as the `expert_error` it is."""
+    if event_type == EventType.ERROR and data.get("terminal") is False:
+        return EventType.EXPERT_ERROR.value
+    return event_type
