@@ -17,7 +17,9 @@ CASES: list[tuple[str, dict[str, str]]] = [
     ("?last_event_id=0&tokens=true", {}),
     ("?tokens=FALSE", {"Last-Event-ID": " 3 "}),
     ("?tokens=yes", {"Last-Event-ID": ""}),
-    ("?last_event_id=1", {"Last-Event-ID": "abc"}),  # the query wins
+    ("?last_event_id=1", {"Last-Event-ID": "abc"}),  # the header wins (EventSource's own reconnect sends it)
+    ("?last_event_id=1", {"Last-Event-ID": "3"}),
+    ("?last_event_id=abc", {"Last-Event-ID": "3"}),
     ("?tokens=maybe", {}),
     ("?tokens=", {}),
     ("?last_event_id=-1", {}),

@@ -227,19 +227,25 @@ async def test_idempotency_keys_are_per_tenant_and_unique(storage: Storage) -> N
             await uow.panels.add(draft(), idempotency_key="k1", fingerprint="g")
 
 
-async def test_tickets_are_used_once_and_expire(storage: Storage) -> None:
-    panel_id = PanelId.generate()
+async def test_a_ticket_serves_the_one_stream_it_first_opened_until_it_expires(storage: Storage) -> None:
+    panel_id, other_panel = PanelId.generate(), PanelId.generate()
     now = utcnow()
     async with storage.uow(A, write=True) as uow:
         await uow.tickets.add("d1", Ticket(A, panel_id), now + timedelta(seconds=30))
         await uow.tickets.add("d2", Ticket(A, panel_id), now - timedelta(seconds=1))
         await uow.commit()
     async with storage.uow(A, write=True) as uow:
-        assert await uow.tickets.consume("d1", now) == Ticket(A, panel_id)
-        assert await uow.tickets.consume("d1", now) is None
-        assert await uow.tickets.consume("d2", now) is None
-        assert await uow.tickets.consume("nope", now) is None
+        assert await uow.tickets.use("d1", other_panel, "sse", now) is None  # another panel: refused, not bound
+        assert await uow.tickets.use("d1", panel_id, "sse", now) == Ticket(A, panel_id)
+        assert await uow.tickets.use("d1", panel_id, "sse", now + timedelta(seconds=29)) == Ticket(A, panel_id)
+        assert await uow.tickets.use("d1", panel_id, "websocket", now) is None  # bound to the SSE stream
+        assert await uow.tickets.use("d1", panel_id, "sse", now + timedelta(seconds=30)) is None  # expired
+        assert await uow.tickets.use("d2", panel_id, "sse", now) is None
+        assert await uow.tickets.use("nope", panel_id, "sse", now) is None
         await uow.commit()
+    async with storage.uow(A, write=True) as uow:  # the binding was committed
+        assert await uow.tickets.use("d1", panel_id, "websocket", now) is None
+        assert await uow.tickets.use("d1", panel_id, "sse", now) == Ticket(A, panel_id)
 
 
 async def test_tenant_experts_are_private_and_unique(storage: Storage) -> None:

@@ -311,8 +311,14 @@ def spawn_server(migrated_template: Path, tmp_path: Path) -> Iterator[SpawnServe
     started: list[ServerProcess] = []
     log_files: list[Any] = []
 
-    async def spawn(database: Path | None = None, **env_overrides: str) -> ServerProcess:
-        """A fresh migrated database, or `database` (for a restart on the same one)."""
+    async def spawn(
+        database: Path | None = None,
+        *,
+        log_level: str = "WARNING",
+        serve_args: tuple[str, ...] = (),
+        **env_overrides: str,
+    ) -> ServerProcess:
+        """A fresh migrated database, or `database` (for a restart on the same one); `serve_args` are added."""
         index = len(started)
         if database is None:
             database = tmp_path / f"server-{index}.db"
@@ -336,7 +342,7 @@ def spawn_server(migrated_template: Path, tmp_path: Path) -> Iterator[SpawnServe
         log_files.append(log_file)
         process = await asyncio.to_thread(
             subprocess.Popen,
-            [str(executable), "--log-level", "WARNING", "serve", "--port", str(port), "--no-migrate"],
+            [str(executable), "--log-level", log_level, "serve", "--port", str(port), "--no-migrate", *serve_args],
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -141,3 +141,28 @@ async def test_a_panel_interrupted_by_sigterm_resumes_after_restart_and_its_stre
     assert [f.seq for f in everything] == list(range(1, len(everything) + 1)), "every id exactly once"
     assert after and after[-1].event == "panel_complete"
     assert status == "completed"
+
+
+async def test_stream_tickets_never_reach_the_servers_logs(spawn_server: SpawnServer) -> None:
+    """Tickets ride in URLs (EventSource and WebSocket cannot send headers); the access log shows none."""
+    server = await spawn_server(log_level="INFO", serve_args=("--access-log",))
+    async with http_client(server.base_url) as client:
+        panel = await new_panel(client)
+        pid = panel["panel_id"]
+        async with client.stream("POST", f"/api/v1/panels/{pid}/stream", headers=headers_for()) as started:
+            await read_all(started)
+        tickets = []
+        for _ in range(2):
+            issued = await client.post(f"/api/v1/panels/{pid}/stream-ticket", headers=headers_for())
+            tickets.append(issued.json()["ticket"])
+        watched = await client.get(f"/api/v1/panels/{pid}/stream", params={"ticket": tickets[0], "tokens": "true"})
+        assert watched.status_code == 200
+        async with client.websocket(f"/api/v1/panels/{pid}/ws", params={"ticket": tickets[1]}) as ws:
+            with pytest.raises(WebSocketDisconnect):
+                while True:
+                    await ws.receive_text(timeout=30)
+    log = server.log()
+    assert f"/api/v1/panels/{pid}/stream?ticket=[redacted]&tokens=true" in log, log
+    assert "ticket=[redacted]" in log.split("WebSocket", 1)[1], log
+    for ticket in tickets:
+        assert ticket not in log

@@ -1,18 +1,20 @@
-"""Stream tickets for browsers: single use, one panel, short-lived; bearer tokens never ride in the URL."""
+"""Stream tickets for browsers: one stream and its reconnects, short-lived; bearer tokens never ride in URLs."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import httpx2
 import pytest
 
+from ask_panel.application.tickets import StreamKind
 from ask_panel.domain.errors import InvalidTicket
 from ask_panel.domain.ids import PanelId
 from ask_panel.domain.panel import utcnow
 from ask_panel.infrastructure.auth import mint_jwt
-from tests.conftest import JWT_SECRET, TENANT_A, headers_for
-from tests.e2e.conftest import LiveServer, new_panel, read_all, run_to_end, signature
+from tests.conftest import JWT_SECRET, TENANT_A, TENANT_B, headers_for
+from tests.e2e.conftest import Frame, LiveServer, new_panel, read_all, run_to_end, signature, sse_frames
 
 
 async def issue(client: httpx2.AsyncClient, panel_id: str) -> str:
@@ -22,9 +24,30 @@ async def issue(client: httpx2.AsyncClient, panel_id: str) -> str:
     return ticket
 
 
-async def watch_with_ticket(client: httpx2.AsyncClient, panel_id: str, ticket: str) -> httpx2.Response:
-    """GET /stream with only the ticket: no Authorization, no X-Tenant-ID."""
-    return await client.get(f"/api/v1/panels/{panel_id}/stream", params={"ticket": ticket})
+async def watch_with_ticket(
+    client: httpx2.AsyncClient, panel_id: str, ticket: str, headers: dict[str, str] | None = None
+) -> httpx2.Response:
+    """GET /stream with the ticket and no Authorization (nor X-Tenant-ID unless given)."""
+    return await client.get(f"/api/v1/panels/{panel_id}/stream", params={"ticket": ticket}, headers=headers)
+
+
+async def _first_events(response: httpx2.Response, count: int) -> AsyncIterator[Frame]:
+    seen = 0
+    async for frame in sse_frames(response):
+        if frame.id is not None:
+            yield frame
+            seen += 1
+            if seen == count:
+                return
+
+
+def _parse(body: str) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for block in body.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if "id" in fields:
+            out.append((int(fields["id"]), fields["event"]))
+    return out
 
 
 async def test_a_ticket_is_issued_for_at_most_sixty_seconds(client: httpx2.AsyncClient) -> None:
@@ -49,7 +72,7 @@ async def test_issuing_a_ticket_needs_normal_auth_and_an_existing_panel(client: 
     assert response.status_code == 404
 
 
-async def test_a_ticket_opens_the_stream_without_other_credentials_exactly_once(client: httpx2.AsyncClient) -> None:
+async def test_a_ticket_opens_the_stream_without_other_credentials(client: httpx2.AsyncClient) -> None:
     panel_id, frames = await run_to_end(client)
     ticket = await issue(client, panel_id)
     async with client.stream("GET", f"/api/v1/panels/{panel_id}/stream", params={"ticket": ticket}) as response:
@@ -59,9 +82,44 @@ async def test_a_ticket_opens_the_stream_without_other_credentials_exactly_once(
         replay = await read_all(response)
     assert signature(replay) == signature(frames)
 
-    again = await watch_with_ticket(client, panel_id, ticket)
-    assert again.status_code == 401
-    assert again.headers["content-type"].startswith("application/problem+json")
+
+async def test_eventsources_own_reconnect_resumes_with_the_same_ticket_until_it_expires(
+    client: httpx2.AsyncClient, live_server: LiveServer
+) -> None:
+    """EventSource repeats its URL (query and all) with the Last-Event-ID header after a drop: the ticket
+    must still open it, and the header (the id it last received) wins over the URL's `last_event_id`."""
+    panel_id, frames = await run_to_end(client)
+    full = [(seq, event) for seq, event, _ in signature(frames)]
+    ticket = await issue(client, panel_id)
+    url = f"/api/v1/panels/{panel_id}/stream"
+    params = {"ticket": ticket, "last_event_id": "1"}  # how a page resumes with a new EventSource
+    async with client.stream("GET", url, params=params) as response:
+        assert response.status_code == 200
+        first = [f async for f in _first_events(response, 3)]  # then the connection drops
+    assert [f.seq for f in first] == [2, 3, 4]
+    resumed = await client.get(url, params=params, headers={"Last-Event-ID": str(first[-1].seq)})
+    assert resumed.status_code == 200
+    assert [(f.seq, f.event or "") for f in first] + _parse(resumed.text) == full[1:]
+    # At the end the browser reconnects once more and is told to stop.
+    at_end = await client.get(url, params=params, headers={"Last-Event-ID": str(full[-1][0])})
+    assert at_end.status_code == 204
+    # Expired, the same ticket opens nothing.
+    with pytest.raises(InvalidTicket):
+        await live_server.container.tickets.redeem(
+            ticket, PanelId.from_string(panel_id), StreamKind.SSE, now=utcnow() + timedelta(seconds=61)
+        )
+
+
+async def test_a_ticket_is_refused_on_the_other_stream_path_and_for_another_tenant(client: httpx2.AsyncClient) -> None:
+    panel = await new_panel(client)
+    pid = panel["panel_id"]
+    ticket = await issue(client, pid)
+    async with client.stream("GET", f"/api/v1/panels/{pid}/stream", params={"ticket": ticket}) as response:
+        assert response.status_code == 200  # the first use binds it to this SSE stream
+    refused = await watch_with_ticket(client, pid, ticket, headers={"X-Tenant-ID": TENANT_B})
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert (await watch_with_ticket(client, pid, ticket, headers={"X-Tenant-ID": "not-a-uuid"})).status_code == 401
 
 
 async def test_a_ticket_for_one_panel_does_not_open_another(client: httpx2.AsyncClient) -> None:
@@ -85,11 +143,10 @@ async def test_an_expired_ticket_is_refused(client: httpx2.AsyncClient, live_ser
     ticket = await issue(client, pid)
     tickets = live_server.container.tickets
     with pytest.raises(InvalidTicket):
-        await tickets.redeem(ticket, PanelId.from_string(pid), now=utcnow() + timedelta(seconds=61))
-    # Refused once expired, but not burnt: still valid now, once.
-    tenant = await tickets.redeem(ticket, PanelId.from_string(pid))
+        await tickets.redeem(ticket, PanelId.from_string(pid), StreamKind.SSE, now=utcnow() + timedelta(seconds=61))
+    # Refused once expired, but not bound or burnt by the refusal: still valid now.
+    tenant = await tickets.redeem(ticket, PanelId.from_string(pid), StreamKind.SSE)
     assert str(tenant) == TENANT_A
-    assert (await watch_with_ticket(client, pid, ticket)).status_code == 401
 
 
 async def test_a_bearer_token_in_the_query_string_is_not_accepted(client: httpx2.AsyncClient) -> None:

@@ -182,8 +182,13 @@ async def test_websocket_accepts_a_stream_ticket_instead_of_headers(client: http
         messages, code = await receive_until_closed(ws)
     assert code == 1000
     assert ws_signature(messages) == sse_as_ws(frames)
-    # Single use: the same ticket is refused the second time.
-    assert await expect_refused(client, f"/api/v1/panels/{panel_id}/ws", params={"ticket": ticket}) == 401
+    # It serves this WebSocket's reconnects, and not the SSE stream of the same panel.
+    last = sse_as_ws(frames)[-1][0]
+    async with open_ws(client, panel_id, tenant=None, ticket=ticket, last_event_id=last - 1) as ws:
+        again, _ = await receive_until_closed(ws)
+    assert ws_signature(again) == sse_as_ws(frames)[-1:]
+    refused = await client.get(f"/api/v1/panels/{panel_id}/stream", params={"ticket": ticket})
+    assert refused.status_code == 401
 
 
 async def test_a_websocket_client_leaving_does_not_cancel_the_panel(client: httpx2.AsyncClient) -> None:

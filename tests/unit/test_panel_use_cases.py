@@ -180,17 +180,23 @@ async def test_a_stream_replays_after_the_last_event_id_then_ends_at_the_termina
     assert container.hub.open_streams == 0
 
 
-async def test_a_ticket_is_good_once_for_its_panel_only() -> None:
+async def test_a_ticket_serves_its_panels_stream_and_its_reconnects_but_nothing_else() -> None:
+    from ask_panel.application.tickets import StreamKind
+    from ask_panel.domain.errors import InvalidTicket
+
     async with harness(memory_settings(), ScriptedProvider()) as container:
         panel_id = await create(container, "structured", TWO)
         ticket, _ = await container.tickets.issue(TENANT, panel_id)
         other, _ = await container.tickets.issue(TENANT, panel_id)
-        assert await container.tickets.redeem(ticket, panel_id) == TENANT
-        from ask_panel.domain.errors import InvalidTicket
-
+        assert await container.tickets.redeem(ticket, panel_id, StreamKind.SSE) == TENANT
+        assert await container.tickets.redeem(ticket, panel_id, StreamKind.SSE, tenant=TENANT) == TENANT  # reconnect
         with pytest.raises(InvalidTicket):
-            await container.tickets.redeem(ticket, panel_id)
+            await container.tickets.redeem(ticket, panel_id, StreamKind.WEBSOCKET)  # another path
         with pytest.raises(InvalidTicket):
-            await container.tickets.redeem(other, PanelId.generate())
-        with pytest.raises(InvalidTicket):  # tried on another panel, the ticket was used up
-            await container.tickets.redeem(other, panel_id)
+            await container.tickets.redeem(ticket, panel_id, StreamKind.SSE, tenant=OTHER)  # another tenant
+        with pytest.raises(InvalidTicket):
+            await container.tickets.redeem(other, PanelId.generate(), StreamKind.SSE)  # another panel
+        with pytest.raises(InvalidTicket):
+            await container.tickets.redeem(other, None, StreamKind.SSE)  # no valid panel in the path
+        # Refusals do not use a ticket up: `other` still opens its own panel's WebSocket.
+        assert await container.tickets.redeem(other, panel_id, StreamKind.WEBSOCKET) == TENANT

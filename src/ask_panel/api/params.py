@@ -75,15 +75,19 @@ class StreamParams:
     def parse(cls, query: Mapping[str, str], headers: Mapping[str, str], *, tickets: bool = True) -> StreamParams:
         """The one parser of the stream endpoints' parameters (SSE fast path and routes, WebSocket).
 
-        `?last_event_id=` wins over the `Last-Event-ID` header; `?tokens=` takes true/false (and
-        1/0, yes/no, on/off, t/f, y/n); `?ticket=` only where `tickets` is allowed.
+        The `Last-Event-ID` header wins over `?last_event_id=`: an EventSource reconnects by itself
+        with the URL it was opened with (its query included) and the header set to the last id it
+        received, the more recent of the two. `?tokens=` takes true/false (and 1/0, yes/no, on/off,
+        t/f, y/n); `?ticket=` only where `tickets` is allowed.
         """
+        header = headers.get("last-event-id")
         resume = query.get("last_event_id")
-        if resume is not None:
+        if header is not None and header.strip():
+            last_event_id = _event_id(header, "Last-Event-ID")
+        elif resume is not None:
             last_event_id = _event_id(resume, "last_event_id")
         else:
-            header = headers.get("last-event-id")
-            last_event_id = 0 if header is None or not header.strip() else _event_id(header, "Last-Event-ID")
+            last_event_id = 0
         flag = query.get("tokens")
         if flag is None:
             deltas = False
@@ -105,13 +109,14 @@ RESUME_PARAMETERS = [
     _parameter(
         "last_event_id",
         "query",
-        "Resume after this event id (wins over the Last-Event-ID header)",
+        "Resume after this event id, for a first connection that cannot send headers (EventSource); "
+        "the Last-Event-ID header wins when both are sent",
         {"type": "integer", "minimum": 0, "maximum": MAX_EVENT_ID},
     ),
     _parameter(
         "Last-Event-ID",
         "header",
-        "Resume after this event id (sent by EventSource on reconnect)",
+        "Resume after this event id (sent by EventSource when it reconnects; wins over ?last_event_id=)",
         {"type": "integer", "minimum": 0, "maximum": MAX_EVENT_ID},
     ),
     _parameter(

@@ -81,8 +81,12 @@ class Ticket:
 class TicketStore(Protocol):
     async def add(self, digest: str, ticket: Ticket, expires_at: datetime) -> None: ...
 
-    async def consume(self, digest: str, now: datetime) -> Ticket | None:
-        """Use the ticket once: returns it if it exists, is unexpired and unused; else None."""
+    async def use(self, digest: str, panel_id: PanelId, stream: str, now: datetime) -> Ticket | None:
+        """The ticket, if it exists for this panel, is unexpired, and is unused or was used for `stream`.
+
+        Its first use binds it to `stream` (the kind of connection): it then serves that stream's
+        reconnects until it expires, and nothing else.
+        """
         ...
 
 

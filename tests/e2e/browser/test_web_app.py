@@ -159,6 +159,8 @@ def test_after_a_dropped_connection_the_transcript_resumes_with_no_message_twice
     web_server: WebServer, open_page: OpenPage, proxy: CuttableProxy, transport: str
 ) -> None:
     page = open_page(f"{proxy.url}/?transport={transport}")
+    tickets: list[str] = []
+    page.on("request", lambda r: tickets.append(r.url) if r.url.endswith("/stream-ticket") else None)
     tenant = new_tenant()
     sign_in_locally(page, tenant)
     assert page.evaluate("document.documentElement.dataset.transport") == transport
@@ -186,6 +188,9 @@ def test_after_a_dropped_connection_the_transcript_resumes_with_no_message_twice
     assert max(shown) > seen_before, "nothing arrived after the reconnect"
     points = page.locator(".series-level circle").count()
     assert points == len(stored_event_ids(web_server, panel_id, "consensus_update", tenant))
+    if transport == "eventsource":
+        # The browser's own reconnect resumed the stream with the same ticket: one was ever minted.
+        assert len(tickets) == 1, tickets
 
 
 def test_history_filters_panels_and_opens_one_to_read_replay_or_start(

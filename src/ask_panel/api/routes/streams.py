@@ -28,7 +28,8 @@ from ask_panel.api.schemas import Problem, TicketResponse
 from ask_panel.api.sse import SSEResponse, supervisor_of
 from ask_panel.api.wire import ws_control, ws_text
 from ask_panel.application.streams import PanelStream
-from ask_panel.domain.errors import DomainError, PanelConflict, PanelNotFound
+from ask_panel.application.tickets import StreamKind
+from ask_panel.domain.errors import DomainError, InvalidInput, InvalidTicket, PanelConflict, PanelNotFound
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import utcnow
 from ask_panel.domain.status import PanelStatus
@@ -115,17 +116,26 @@ async def start_and_stream(
     return _sse(request, stream, "sse_post")
 
 
-async def _authorize_stream(connection: HTTPConnection, panel_id: str, ticket: str | None) -> tuple[TenantId, PanelId]:
+async def _authorize_stream(
+    connection: HTTPConnection, panel_id: str, ticket: str | None, stream: StreamKind
+) -> tuple[TenantId, PanelId]:
     """The tenant and panel of a stream: by its ticket (for browsers), else by X-Tenant-ID and the bearer token.
 
-    A malformed panel id is the same 404 as an unknown panel (after a ticket given with it is used up).
+    A ticket is refused (401) for another panel, a malformed panel id, another kind of stream, or a
+    request whose X-Tenant-ID names another tenant. Without a ticket, a malformed panel id is the
+    same 404 as an unknown panel.
     """
     try:
         pid: PanelId | None = parse_panel_id(panel_id)
     except PanelNotFound:
         pid = None
     if ticket is not None:
-        tenant = await container_of(connection).tickets.redeem(ticket, pid)
+        named = connection.headers.get("x-tenant-id")
+        try:
+            tenant_named = TenantId.from_string(named) if named else None
+        except InvalidInput:
+            raise InvalidTicket("Invalid or expired stream ticket") from None
+        tenant = await container_of(connection).tickets.redeem(ticket, pid, stream, tenant=tenant_named)
         bind_tenant(tenant)
     else:
         tenant = await authenticate(
@@ -139,7 +149,7 @@ async def _authorize_stream(connection: HTTPConnection, panel_id: str, ticket: s
 async def open_watch(request: Request, panel_id: str) -> Response:
     """GET /stream, whoever serves it (the documented route, or `api/fastpath.py` at run time)."""
     params = StreamParams.parse(request.query_params, request.headers)
-    tenant, pid = await _authorize_stream(request, panel_id, params.ticket)
+    tenant, pid = await _authorize_stream(request, panel_id, params.ticket, StreamKind.SSE)
     stream = await container_of(request).streams.open(
         tenant, pid, last_event_id=params.last_event_id, deltas=params.deltas
     )
@@ -171,7 +181,12 @@ async def watch(panel_id: Annotated[str, Path(description="The panel's id (a UUI
     responses={k: v for k, v in SSE_RESPONSES.items() if k not in (200, 204)},
 )
 async def create_ticket(panel_id: PanelIdPath, tenant: Tenant, tickets: Tickets) -> TicketResponse:
-    """A single-use ticket (valid at most 60 s) for this panel's GET stream or WebSocket (`?ticket=`)."""
+    """A ticket (valid at most 60 s) for this panel's GET stream or WebSocket (`?ticket=`), for browsers.
+
+    Its first use binds it to that stream (SSE or WebSocket); until it expires it serves that stream's
+    reconnects (EventSource repeats the URL with `Last-Event-ID`), never another panel, tenant or kind
+    of stream. It is never logged (access logs show `ticket=[redacted]`).
+    """
     ticket, expires_at = await tickets.issue(tenant, panel_id)
     remaining = round((expires_at - utcnow()).total_seconds())
     return TicketResponse(ticket=ticket, expires_at=expires_at, expires_in=max(0, remaining))
@@ -186,7 +201,7 @@ async def websocket_stream(websocket: WebSocket, panel_id: str) -> None:
     container = container_of(websocket)
     try:
         params = StreamParams.parse(websocket.query_params, websocket.headers)
-        tenant, pid = await _authorize_stream(websocket, panel_id, params.ticket)
+        tenant, pid = await _authorize_stream(websocket, panel_id, params.ticket, StreamKind.WEBSOCKET)
         stream = await container.streams.open(tenant, pid, last_event_id=params.last_event_id, deltas=params.deltas)
     except (DomainError, InvalidJwt) as exc:
         await _deny(websocket, exc)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -261,14 +261,18 @@ class SqlTicketStore:
             )
         )
 
-    async def consume(self, digest: str, now: datetime) -> Ticket | None:
+    async def use(self, digest: str, panel_id: PanelId, stream: str, now: datetime) -> Ticket | None:
+        column = stream_tickets.c
         stmt = (
             update(stream_tickets)
             .where(
-                stream_tickets.c.digest == digest, stream_tickets.c.used_at.is_(None), stream_tickets.c.expires_at > now
+                column.digest == digest,
+                column.panel_id == str(panel_id),
+                column.expires_at > now,
+                or_(column.stream.is_(None), column.stream == stream),
             )
-            .values(used_at=now)
-            .returning(stream_tickets.c.tenant_id, stream_tickets.c.panel_id)
+            .values(stream=stream, used_at=func.coalesce(column.used_at, now))
+            .returning(column.tenant_id, column.panel_id)
         )
         row = (await self._conn.execute(stmt)).first()
         if row is None:

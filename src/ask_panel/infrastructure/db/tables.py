@@ -102,4 +102,5 @@ stream_tickets = Table(
     Column("panel_id", String(36), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime()),
+    Column("stream", String(16)),  # the kind of stream its first use opened; it serves only that one
 )

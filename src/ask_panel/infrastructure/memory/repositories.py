@@ -185,11 +185,13 @@ class MemoryTicketStore:
                 self._changes.tickets[known] = None  # expired tickets are swept by each new one
         self._changes.tickets[digest] = StoredTicket(ticket, expires_at)
 
-    async def consume(self, digest: str, now: datetime) -> Ticket | None:
+    async def use(self, digest: str, panel_id: PanelId, stream: str, now: datetime) -> Ticket | None:
         found = self._find(digest)
-        if found is None or found.used_at is not None or found.expires_at <= now:
+        if found is None or found.ticket.panel_id != panel_id or found.expires_at <= now:
             return None
-        self._changes.tickets[digest] = replace(found, used_at=now)
+        if found.stream is not None and found.stream != stream:
+            return None
+        self._changes.tickets[digest] = replace(found, used_at=found.used_at or now, stream=stream)
         return found.ticket
 
 

@@ -28,6 +28,7 @@ class StoredTicket:
     ticket: Ticket
     expires_at: datetime
     used_at: datetime | None = None
+    stream: str | None = None  # the kind of stream its first use opened
 
 
 @dataclass(slots=True)

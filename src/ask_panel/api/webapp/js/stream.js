@@ -5,9 +5,10 @@
 // frames. Two transports:
 //   fetchTransport       – fetch() with the bearer token and X-Tenant-ID headers; sends Last-Event-ID itself.
 //   eventSourceTransport – the browser's EventSource with a stream ticket (`?ticket=`) and `?last_event_id=`.
-//                          Tickets are single-use today, so every connection mints a fresh one and the
-//                          EventSource is closed on its first error (its own reconnect would be refused);
-//                          once tickets are reusable for reconnects the browser's own resume also works.
+//                          A ticket serves its stream's reconnects until it expires, so after a drop the
+//                          browser's own reconnect (the same URL with a Last-Event-ID header, which the
+//                          server prefers to the URL's id) resumes the stream; once the EventSource gives
+//                          up (an expired ticket, a 204 at the end), a new ticket and connection are ours.
 // Either way the ids seen are checked here, so a server that repeats or skips ids cannot duplicate or lose
 // a message on screen.
 
@@ -225,7 +226,13 @@ export function eventSourceTransport(mintTicket, names = EVENT_NAMES) {
       for (const name of names) {
         source.addEventListener(name, (event) => {
           if (!(event instanceof MessageEvent)) {
-            // A connection error (only 'error' gets these): the ticket is spent, so resume is ours to do.
+            // A connection error (only 'error' gets these). While the EventSource reconnects by itself
+            // (CONNECTING), the ticket still serves it; once it has given up (CLOSED: refused, expired, or
+            // 204 at the end), resuming is ours to do.
+            if (source.readyState === EventSource.CONNECTING) {
+              queue.push({ reconnecting: true });
+              return;
+            }
             source.close();
             queue.fail(new Error('The event stream connection was lost'));
             return;
@@ -356,6 +363,13 @@ export class PanelStream {
           if (this.stopped) return;
           if (frame.opened) {
             this.setStatus('live');
+            continue;
+          }
+          if (frame.reconnecting) {
+            // The transport reconnects by itself (EventSource), from the last id it received.
+            this.stats.connections += 1;
+            this.stats.reconnects += 1;
+            this.setStatus('reconnecting', { attempt: failures });
             continue;
           }
           if (frame.retry !== undefined) this.retryMs = frame.retry;
