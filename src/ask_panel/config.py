@@ -4,17 +4,46 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ask_panel.domain.llm import OutputMode
 
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{Path('data') / 'ask_panel.db'}"
 DEVELOPMENT_SECRET = "dev-secret-change-me-dev-secret-change-me"
 MEMORY_DATABASE_URL = "memory://"  # everything in this process's memory: for tests and demos, nothing is kept
+
+
+ANY_ORIGIN = "*"
+
+
+def normalize_origin(value: str) -> str:
+    """An origin as browsers send it (`scheme://host[:port]`, lower case, no path), or `*`; else ValueError."""
+    text = value.strip()
+    if text == ANY_ORIGIN:
+        return text
+    parts = urlsplit(text.rstrip("/"))
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or port == -1
+    ):
+        raise ValueError(f"{value!r} is not an origin: use scheme://host[:port], e.g. https://app.example.com")
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host
+    default_port = {"http": 80, "https": 443}[scheme]  # browsers leave it out of the Origin header
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default_port) else "")
 
 
 class Settings(BaseSettings):
@@ -74,6 +103,18 @@ class Settings(BaseSettings):
     max_streams: int = Field(10_000, ge=1)
     max_streams_per_tenant: int = Field(1000, ge=1)
     ticket_ttl_s: int = Field(60, ge=1, le=60)
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    """Origins whose pages may call the API from a browser (comma-separated `scheme://host[:port]`, or
+    `*` for any); empty: same origin only. Applies to every route, the watch stream and the WebSocket."""
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(dict.fromkeys(normalize_origin(str(v)) for v in value if str(v).strip()))
+        return value
 
     log_format: Literal["auto", "json", "console"] = "auto"
     """auto: JSON lines in production, readable lines elsewhere."""

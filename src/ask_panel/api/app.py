@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 
 from ask_panel import __version__
 from ask_panel.api import errors
+from ask_panel.api.cors import CorsPolicy
 from ask_panel.api.fastpath import WatchStreamFastPath
 from ask_panel.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from ask_panel.api.routes import agents, health, meta, metrics, panels, reports, streams, webapp
@@ -26,17 +27,22 @@ Errors are `application/problem+json` (RFC 9457). The web app is served at `/`."
 
 
 class AskPanelAPI(FastAPI):
-    """FastAPI with the watch-stream fast path outside every framework middleware.
+    """FastAPI with the watch-stream fast path outside every framework middleware, and CORS outside both.
 
     A watch stream's every frame passes through the middleware around it; outermost, it reaches
-    uvicorn's `send` directly (and the stream holds none of those layers while it lives).
+    uvicorn's `send` through the CORS layer alone (and the stream holds none of the framework's
+    layers while it lives). CORS is outermost so that every answer, the fast path's and the
+    server-error handler's included, carries the same headers (`api/cors.py`).
     """
 
     watch_fast_path = True
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        return WatchStreamFastPath(stack) if self.watch_fast_path else stack
+        if self.watch_fast_path:
+            stack = WatchStreamFastPath(stack)
+        policy: CorsPolicy = self.state.cors_policy
+        return policy.wrap(stack)
 
 
 def create_app(
@@ -71,6 +77,7 @@ def create_app(
         ],
     )
     app.watch_fast_path = watch_fast_path
+    app.state.cors_policy = CorsPolicy.from_settings(settings)
     if container is not None:
         app.state.container = container
     errors.install(app)

@@ -28,6 +28,12 @@ class Forbidden(domain.DomainError):
     title = "Forbidden"
 
 
+class OriginNotAllowed(Forbidden):
+    """A browser page of an origin that ASK_PANEL_CORS_ORIGINS does not list (a preflight or a WebSocket)."""
+
+    title = "Origin not allowed"
+
+
 class Unauthorized(domain.DomainError):
     title = "Unauthorized"
 
@@ -47,6 +53,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     InvalidJwt: (401, "unauthorized"),
     domain.InvalidTicket: (401, "invalid-ticket"),
     Forbidden: (403, "forbidden"),
+    OriginNotAllowed: (403, "origin-not-allowed"),
     domain.PanelNotFound: (404, "panel-not-found"),
     domain.AgentNotFound: (404, "agent-not-found"),
     domain.AgentAlreadyExists: (409, "agent-exists"),

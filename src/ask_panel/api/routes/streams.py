@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from ask_panel.api.cors import cors_policy_of
 from ask_panel.api.deps import Panels, Streams, Tenant, Tickets, authenticate, container_of
 from ask_panel.api.errors import problem_for, status_of
 from ask_panel.api.params import (
@@ -196,10 +197,12 @@ async def create_ticket(panel_id: PanelIdPath, tenant: Tenant, tickets: Tickets)
 async def websocket_stream(websocket: WebSocket, panel_id: str) -> None:
     """The same events as JSON messages `{id, event, data}`; send `{"type": "cancel"}` to cancel.
 
-    Parameters as on GET /stream (`ticket`, `last_event_id`, `tokens`), parsed by the same code.
+    Parameters as on GET /stream (`ticket`, `last_event_id`, `tokens`), parsed by the same code. A
+    browser's `Origin` must be the service's own or one of ASK_PANEL_CORS_ORIGINS (`api/cors.py`).
     """
     container = container_of(websocket)
     try:
+        cors_policy_of(websocket).check_websocket(websocket)  # before anything else: a page it may not trust
         params = StreamParams.parse(websocket.query_params, websocket.headers)
         tenant, pid = await _authorize_stream(websocket, panel_id, params.ticket, StreamKind.WEBSOCKET)
         stream = await container.streams.open(tenant, pid, last_event_id=params.last_event_id, deltas=params.deltas)
