@@ -18,13 +18,22 @@ $(BIN)/ask-panel: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[server,dev]'
 	touch $(BIN)/ask-panel
 
-install: $(BIN)/ask-panel
+# The OpenAPI client generator, in an environment of its own (its typer bound conflicts with the CLI's).
+CODEGEN := $(VENV)/tools/openapi-python-client
+$(CODEGEN)/bin/openapi-python-client: tools/openapi-python-client.txt $(BIN)/ask-panel
+	$(PYTHON) -m venv $(CODEGEN)
+	$(CODEGEN)/bin/python -m pip install --quiet -r tools/openapi-python-client.txt
+	touch $(CODEGEN)/bin/openapi-python-client
+
+install: $(BIN)/ask-panel $(CODEGEN)/bin/openapi-python-client
 
 # Re-pin the dependencies after changing pyproject.toml (commit both files together); pins that
 # still satisfy the bounds are kept. `make lock UPGRADE=1` moves every pin to the newest release.
 lock: install
 	$(BIN)/pip-compile --quiet --extra server --extra dev --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
 		$(if $(UPGRADE),--upgrade) --output-file constraints.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --allow-unsafe --no-emit-index-url --no-emit-find-links \
+		$(if $(UPGRADE),--upgrade) --output-file tools/openapi-python-client.txt tools/openapi-python-client.in
 
 run: install
 	ASK_PANEL_AUTH_MODE=$${ASK_PANEL_AUTH_MODE:-none} $(BIN)/ask-panel serve --host $(HOST) --port $(PORT)

@@ -188,7 +188,7 @@ async def test_the_openapi_schema_has_stable_operation_ids_and_examples(client: 
         "createAgent",
         "getAgent",
     } <= operations
-    create = schema["components"]["schemas"]["CreatePanelRequest"]
+    create = schema["components"]["schemas"]["CreateStructuredPanel"]
     assert create["examples"][0]["agent_ids"] == ["fda_expert", "clinical_expert"]
     stream = schema["paths"]["/api/v1/panels/{panel_id}/stream"]["get"]["responses"]["200"]
     assert "text/event-stream" in stream["content"]

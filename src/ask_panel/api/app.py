@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from ask_panel import __version__
-from ask_panel.api import errors
+from ask_panel.api import errors, openapi
 from ask_panel.api.cors import CorsPolicy
 from ask_panel.api.fastpath import WatchStreamFastPath
 from ask_panel.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from ask_panel.api.routes import agents, health, meta, metrics, panels, reports, streams, webapp
+from ask_panel.api.routes import agents, docs, health, meta, metrics, panels, reports, streams, webapp
 from ask_panel.api.telemetry import RequestTelemetryMiddleware
 from ask_panel.bootstrap import Container, bootstrap
 from ask_panel.config import Settings
@@ -68,6 +68,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by routes/docs.py, from local assets
+        redoc_url=None,
         openapi_tags=[
             {"name": "panels", "description": "Create, read, list, execute and cancel panels"},
             {"name": "streaming", "description": "Live events over SSE and WebSocket"},
@@ -86,5 +88,7 @@ def create_app(
     app.add_middleware(RequestTelemetryMiddleware)
     for module in (health, meta, metrics, panels, reports, streams, agents):
         app.include_router(module.router)
+    docs.install(app)
     webapp.install(app)
+    openapi.install(app)
     return app

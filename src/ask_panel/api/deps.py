@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 from starlette.requests import HTTPConnection
 
 from ask_panel.api.errors import Forbidden, Unauthorized
-from ask_panel.api.params import parse_tenant
+from ask_panel.api.params import TENANT_HEADER_SCHEMA, parse_tenant
 from ask_panel.application.agents import AgentService
 from ask_panel.application.panels import PanelService
 from ask_panel.application.streams import StreamService
@@ -47,10 +47,19 @@ async def authenticate(connection: HTTPConnection, tenant_header: str | None, au
 
 async def current_tenant(
     request: Request,
-    x_tenant_id: Annotated[str | None, Header(alias="X-Tenant-ID", description="The tenant, a UUID")] = None,
-    authorization: Annotated[str | None, Header(description="Bearer <JWT>")] = None,
+    x_tenant_id: Annotated[
+        str,
+        Header(
+            alias="X-Tenant-ID",
+            description="The tenant, a UUID: every call names it (a bearer token must grant it)",
+            json_schema_extra={"pattern": TENANT_HEADER_SCHEMA["pattern"]},
+            examples=["11111111-1111-1111-1111-111111111111"],
+        ),
+    ],
 ) -> TenantId:
-    return await authenticate(request, x_tenant_id, authorization)
+    # The bearer token is read from the header by `authenticate` (its exact problems are its own); the
+    # OpenAPI document declares it once, as the `bearerAuth` security scheme (`api/openapi.py`).
+    return await authenticate(request, x_tenant_id, request.headers.get("authorization"))
 
 
 async def service_settings(request: Request) -> Settings:

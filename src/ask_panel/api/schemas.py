@@ -8,9 +8,9 @@ the domain only (no FastAPI or Starlette): a Python client can import it without
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, create_model
 
 from ask_panel.domain.configuration import PanelConfiguration
 from ask_panel.domain.experts import Expert
@@ -20,7 +20,77 @@ from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.domain.values import Consensus, Member, Recommendation, Round, Usage
 
 
-class CreatePanelRequest(BaseModel):
+def _configuration_model(panel_type: PanelType) -> type[BaseModel]:
+    """The configuration a panel of this type takes: the domain's keys for it, each optional.
+
+    The fields are the domain's (`PanelConfiguration`, `PanelConfiguration.keys_for`); values are
+    checked by the domain too (a value out of range is a 422 either way).
+    """
+    hints = get_type_hints(PanelConfiguration)
+    fields: dict[str, Any] = {
+        # Left out, the service decides (the seed is drawn): no default in the schema, or generated
+        # clients would send it.
+        key: (hints[key], Field(default=None, description=CONFIGURATION_HELP.get(key), json_schema_extra=_no_default))
+        for key in PanelConfiguration.keys_for(panel_type)
+    }
+    name = f"{panel_type.value.capitalize()}Configuration"
+    article = "an" if panel_type.value[0] in "aeiou" else "a"
+    doc = f"The settings of {article} {panel_type.value} panel; every key is optional."
+    model: type[BaseModel] = create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields)
+    return model
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+CONFIGURATION_HELP = {
+    "max_rounds": "Rounds at most, 1-10 (default 3)",
+    "consensus_threshold": "Stop early once consensus reaches this level, 0-1 (default 0.8)",
+    "seed": "Seeds the speaking order's shuffle, 0 to 2^63-1 (drawn at random when not given)",
+    "model": "The model for every expert that names none (default: the provider's)",
+    "temperature": "Sampling temperature, 0-2 (default: the provider's)",
+    "max_turns": "Turns at most, 1-100 (default: rounds times members)",
+    "proposition": "The statement debated (default: the moderator states one from the question)",
+    "shuffle_order": "Shuffle the speaking order each round with the seed (default true)",
+    "stability_tolerance": "Stop once the estimates are this stable, 0-1 (default 0.1)",
+}
+
+# At type-checking time each is a BaseModel; at run time the model of its panel type's keys.
+if TYPE_CHECKING:
+    StructuredConfiguration: TypeAlias = BaseModel
+    OpenConfiguration: TypeAlias = BaseModel
+    SocraticConfiguration: TypeAlias = BaseModel
+    AdversarialConfiguration: TypeAlias = BaseModel
+    DelphiConfiguration: TypeAlias = BaseModel
+else:
+    StructuredConfiguration = _configuration_model(PanelType.STRUCTURED)
+    OpenConfiguration = _configuration_model(PanelType.OPEN)
+    SocraticConfiguration = _configuration_model(PanelType.SOCRATIC)
+    AdversarialConfiguration = _configuration_model(PanelType.ADVERSARIAL)
+    DelphiConfiguration = _configuration_model(PanelType.DELPHI)
+
+
+class _CreatePanel(BaseModel):
+    """What every new panel names: the question, its type and (optionally) its experts and settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(max_length=100_000, description="The question; 1..ASK_PANEL_MAX_QUERY_CHARS after trimming")
+    panel_type: PanelType
+    agent_ids: list[str] | None = Field(
+        default=None, max_length=50, description="At most 10 expert ids; none: 3-5 experts picked for the question"
+    )
+    configuration: BaseModel | None
+
+    def settings(self) -> dict[str, Any] | None:
+        """The configuration keys the request set, for the domain to validate."""
+        return None if self.configuration is None else self.configuration.model_dump(exclude_unset=True)
+
+
+class CreateStructuredPanel(_CreatePanel):
+    """A structured panel: framed options, independent analyses, then refinement rounds."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -35,18 +105,52 @@ class CreatePanelRequest(BaseModel):
         },
     )
 
-    query: str = Field(max_length=100_000, description="The question; 1..ASK_PANEL_MAX_QUERY_CHARS after trimming")
-    panel_type: PanelType = Field(description="How the panel discusses")
-    agent_ids: list[str] | None = Field(default=None, max_length=50, description="At most 10 expert ids")
-    configuration: dict[str, Any] | None = Field(
-        default=None,
-        max_length=20,
-        description="max_rounds (1-10), consensus_threshold (0-1), seed, model, temperature, max_turns, "
-        "proposition, shuffle_order, stability_tolerance",
-    )
+    panel_type: Literal[PanelType.STRUCTURED]
+    configuration: StructuredConfiguration | None = None
 
 
-class PanelResponse(BaseModel):
+class CreateOpenPanel(_CreatePanel):
+    """An open panel: the moderator picks who speaks next."""
+
+    panel_type: Literal[PanelType.OPEN]
+    configuration: OpenConfiguration | None = None
+
+
+class CreateSocraticPanel(_CreatePanel):
+    """A socratic panel: the moderator questions and probes the experts."""
+
+    panel_type: Literal[PanelType.SOCRATIC]
+    configuration: SocraticConfiguration | None = None
+
+
+class CreateAdversarialPanel(_CreatePanel):
+    """An adversarial panel: proponents and opponents debate a proposition; a judge decides."""
+
+    panel_type: Literal[PanelType.ADVERSARIAL]
+    configuration: AdversarialConfiguration | None = None
+
+
+class CreateDelphiPanel(_CreatePanel):
+    """A Delphi panel: anonymous rounds of estimates with feedback until they are stable."""
+
+    panel_type: Literal[PanelType.DELPHI]
+    configuration: DelphiConfiguration | None = None
+
+
+CreatePanelRequest = Annotated[
+    CreateStructuredPanel | CreateOpenPanel | CreateSocraticPanel | CreateAdversarialPanel | CreateDelphiPanel,
+    Field(discriminator="panel_type"),
+]
+"""A new panel: its `panel_type` says which configuration it takes."""
+
+
+class ResponseBody(BaseModel):
+    """A response body: a field with a default is still always sent, so the schema says it is required."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class PanelResponse(ResponseBody):
     """A panel as clients see it; its parts are the domain's own value objects."""
 
     panel_id: str
@@ -103,7 +207,7 @@ class PanelResponse(BaseModel):
         )
 
 
-class PanelSummary(BaseModel):
+class PanelSummary(ResponseBody):
     """A panel in a list: what it asks, who sits on it, how it stands and what it decided.
 
     The discussion itself (rounds, messages, usage) is in the full panel, `GET /api/v1/panels/{id}`.
@@ -145,7 +249,7 @@ class PanelSummary(BaseModel):
         )
 
 
-class PanelListResponse(BaseModel):
+class PanelListResponse(ResponseBody):
     """A page of the tenant's panels, newest first, as summaries."""
 
     panels: list[PanelSummary] = Field(description="Summaries; the full panel is GET /api/v1/panels/{id}")
@@ -154,10 +258,8 @@ class PanelListResponse(BaseModel):
     offset: int
 
 
-class ExecuteResponse(BaseModel):
+class ExecuteResponse(ResponseBody):
     """The panel was accepted for execution: it runs in the background."""
-
-    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     panel_id: str
     status: Literal["executing"] = Field(
@@ -238,25 +340,41 @@ class UpdateAgentRequest(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
-class AgentListResponse(BaseModel):
+class AgentListResponse(ResponseBody):
     agents: list[Expert]
 
 
-class TicketResponse(BaseModel):
+class TicketResponse(ResponseBody):
     ticket: str
     expires_at: datetime
     expires_in: int
 
 
-class Problem(BaseModel):
+class ValidationIssue(BaseModel):
+    """One reason a request was refused: where (`loc`), what (`msg`) and its kind (`type`)."""
+
+    loc: list[str | int]
+    msg: str
     type: str
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (`application/problem+json`); more members may follow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(
+        description="A URI naming the kind of problem, e.g. https://ask-panel.dev/problems/panel-not-found"
+    )
     title: str
-    status: int
+    status: int = Field(description="The HTTP status code")
     detail: str
-    request_id: str | None = None
+    request_id: str | None = Field(default=None, description="The request's X-Request-ID, for the logs")
+    errors: list[ValidationIssue] | None = Field(default=None, description="A request that did not validate: why")
+    agent_ids: list[str] | None = Field(default=None, description="unknown-agents: the expert ids not found")
 
 
-class MetaResponse(BaseModel):
+class MetaResponse(ResponseBody):
     version: str
     auth_mode: Literal["jwt", "none"] = Field(description="jwt: bearer tokens; none: X-Tenant-ID alone (development)")
     panel_types: list[PanelType]
@@ -265,5 +383,5 @@ class MetaResponse(BaseModel):
     max_proposition_chars: int
 
 
-class HealthResponse(BaseModel):
+class HealthResponse(ResponseBody):
     status: Literal["ok"]

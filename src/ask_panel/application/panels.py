@@ -70,7 +70,7 @@ class PanelService:
         if len(query) > self._max_query_chars:
             raise InvalidInput(f"query must be at most {self._max_query_chars} characters")
         panel_type = command.panel_type
-        configuration = PanelConfiguration.parse(command.configuration)
+        configuration = PanelConfiguration.parse(command.configuration, panel_type=panel_type)
         fingerprint = command.fingerprint()
         async with self._uow(tenant, write=True) as uow:
             if command.idempotency_key:

@@ -1,4 +1,5 @@
-"""PanelConfiguration: the validated settings of one panel; unknown keys are rejected."""
+"""PanelConfiguration: the validated settings of one panel; unknown keys, and keys its type does not read, are
+rejected."""
 
 from __future__ import annotations
 
@@ -9,9 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ask_panel.domain.errors import InvalidInput
+from ask_panel.domain.status import PanelType
 
 MAX_MODEL_NAME_CHARS = 200
 MAX_PROPOSITION_CHARS = 2000
+
+# The keys only some panel types read; every other key applies to every type. A key sent for a type
+# that does not read it is refused rather than silently ignored.
+ONLY_FOR: dict[str, frozenset[PanelType]] = {
+    "max_turns": frozenset({PanelType.OPEN}),
+    "proposition": frozenset({PanelType.ADVERSARIAL}),
+    "stability_tolerance": frozenset({PanelType.DELPHI}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +39,32 @@ class PanelConfiguration:
     stability_tolerance: float = 0.1
 
     @classmethod
-    def parse(cls, raw: Mapping[str, Any] | None, *, rng: random.Random | None = None) -> PanelConfiguration:
+    def keys_for(cls, panel_type: PanelType) -> tuple[str, ...]:
+        """The configuration keys a panel of this type reads, in declaration order."""
+        return tuple(k for k in cls.__dataclass_fields__ if panel_type in ONLY_FOR.get(k, (panel_type,)))
+
+    @classmethod
+    def parse(
+        cls,
+        raw: Mapping[str, Any] | None,
+        *,
+        panel_type: PanelType | None = None,
+        rng: random.Random | None = None,
+    ) -> PanelConfiguration:
+        """A validated configuration; with `panel_type`, a key that type does not read is refused too."""
         data = dict(raw or {})
         unknown = sorted(set(data) - set(cls.__dataclass_fields__))
         if unknown:
             raise InvalidInput("Unknown configuration keys: " + ", ".join(unknown))
+        if panel_type is not None:
+            other = [k for k in data if k not in cls.keys_for(panel_type)]
+            if other:
+                owners = {t.value for k in other for t in ONLY_FOR[k]}
+                keys = ", ".join(f"configuration.{k}" for k in other)
+                verb = "does" if len(other) == 1 else "do"
+                raise InvalidInput(
+                    f"{keys} {verb} not apply to {panel_type.value} panels (only to {', '.join(sorted(owners))})"
+                )
         if data.get("seed") is None:
             data["seed"] = (rng or random.SystemRandom()).randrange(0, 2**31)
         config = cls(**data)

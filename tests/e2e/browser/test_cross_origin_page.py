@@ -53,7 +53,8 @@ async ({ api, tenant }) => {
   out.sse = await new Promise((resolve) => {
     const source = new EventSource(`${api}/api/v1/panels/${panelId}/stream?ticket=${ticket}`);
     const seen = [];
-    const names = ['panel_started', 'round_started', 'expert_speaking', 'expert_error', 'round_complete', 'consensus_update'];
+    const names = ['panel_started', 'round_started', 'expert_speaking', 'expert_error', 'round_complete',
+      'consensus_update'];
     for (const name of names) {
       source.addEventListener(name, (event) => seen.push([Number(event.lastEventId), name]));
     }

@@ -50,7 +50,7 @@ async def create_panel(
             query=body.query,
             panel_type=body.panel_type,
             agent_ids=body.agent_ids,
-            configuration=body.configuration,
+            configuration=body.settings(),
             idempotency_key=idempotency_key,
         ),
     )

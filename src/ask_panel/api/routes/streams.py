@@ -25,6 +25,7 @@ from ask_panel.api.params import (
     StreamParams,
     parse_panel_id,
 )
+from ask_panel.api.routes.responses import WHEN, Responses, problems
 from ask_panel.api.schemas import Problem, TicketResponse
 from ask_panel.api.sse import SSEResponse, supervisor_of
 from ask_panel.api.wire import ws_control, ws_text
@@ -61,24 +62,28 @@ The stream starts with a `retry:` hint, sends a `: heartbeat` comment every 15 s
 exactly the events with a greater id follow, in increasing order. A panel that has ended and whose
 last event the client already has answers 204 (no body): nothing more will ever be sent."""
 
-SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
+SSE_RESPONSES: Responses = {
     200: {
         "description": EVENT_TYPES_DOC,
         "content": {
             "text/event-stream": {
-                "schema": {"type": "string"},
-                "example": 'id: 3\nevent: expert_speaking\ndata: {"agent_id":"fda_expert","agent_name":"Dr. Maya Chen",'
-                '"content":"...","timestamp":"2026-11-25T10:00:00+00:00","round":1}\n\n',
+                "schema": {
+                    "type": "string",
+                    "description": "A sequence of SSE frames; each event's `id`, `event` and `data` are one "
+                    "`StreamEvent` (schema in `x-itemSchema`).",
+                },
+                "x-itemSchema": {"$ref": "#/components/schemas/StreamEvent"},
+                "example": 'retry: 2000\n\nid: 3\nevent: expert_speaking\ndata: {"agent_id":"fda_expert",'
+                '"agent_name":"Dr. Maya Chen","content":"...","timestamp":"2026-11-25T10:00:00+00:00","round":1,'
+                '"role":"expert","stance":null,"metadata":{}}\n\n',
             }
         },
     },
     204: {"description": "The panel has ended and the client already has its last event: nothing more to send"},
-    400: {"model": Problem},
-    401: {"model": Problem},
-    403: {"model": Problem},
-    404: {"model": Problem},
-    429: {"model": Problem, "description": "Too many concurrent streams for this server or tenant"},
+    **problems(400, 401, 403, 404),
+    429: {"model": Problem, "description": WHEN[429]},
 }
+TICKET_OPENS_STREAM: dict[str, Any] = {"security": [{"bearerAuth": []}, {"streamTicket": []}]}
 
 
 def _sse(connection: Request, stream: PanelStream, transport: str = "sse_watch") -> Response:
@@ -95,6 +100,7 @@ def _sse(connection: Request, stream: PanelStream, transport: str = "sse_watch")
 @router.post(
     "/{panel_id}/stream",
     operation_id="streamPanel",
+    summary="Start and stream a panel",
     response_class=SSEResponse,
     status_code=200,
     responses=SSE_RESPONSES,
@@ -160,10 +166,11 @@ async def open_watch(request: Request, panel_id: str) -> Response:
 @router.get(
     "/{panel_id}/stream",
     operation_id="watchPanel",
+    summary="Watch a panel",
     response_class=SSEResponse,
     status_code=200,
     responses=SSE_RESPONSES,
-    openapi_extra={"parameters": [TICKET_PARAMETER, *RESUME_PARAMETERS, *AUTH_PARAMETERS]},
+    openapi_extra={"parameters": [TICKET_PARAMETER, *RESUME_PARAMETERS, *AUTH_PARAMETERS], **TICKET_OPENS_STREAM},
 )
 async def watch(panel_id: Annotated[str, Path(description="The panel's id (a UUID)")], request: Request) -> Response:
     """Watch a panel (EventSource-compatible). A draft panel's watchers wait until it starts.
@@ -177,9 +184,10 @@ async def watch(panel_id: Annotated[str, Path(description="The panel's id (a UUI
 @router.post(
     "/{panel_id}/stream-ticket",
     operation_id="createStreamTicket",
+    summary="Get a stream ticket",
     response_model=TicketResponse,
     status_code=201,
-    responses={k: v for k, v in SSE_RESPONSES.items() if k not in (200, 204)},
+    responses=problems(400, 401, 403, 404),
 )
 async def create_ticket(panel_id: PanelIdPath, tenant: Tenant, tickets: Tickets) -> TicketResponse:
     """A ticket (valid at most 60 s) for this panel's GET stream or WebSocket (`?ticket=`), for browsers.
