@@ -46,11 +46,14 @@ class Conformance:
         media = response.headers["content-type"].split(";")[0].strip()
         assert media in content, f"{operation['operationId']} {status} sent {media}, declared {list(content)}"
         declared_media = content[media]
+        what = f"{operation['operationId']} {status}"
         if media == SSE:
             for frame in sse_events(response.text):
-                self.validate(frame, declared_media["x-itemSchema"], f"{operation['operationId']} {status} frame")
+                self.validate(frame, declared_media["x-itemSchema"], f"{what} frame")
+        elif media.endswith("json"):
+            self.validate(response.json(), declared_media["schema"], what)
         else:
-            self.validate(response.json(), declared_media["schema"], f"{operation['operationId']} {status}")
+            self.validate(response.text, declared_media["schema"], what)
         return response
 
     def validate(self, value: Any, schema: dict[str, Any], what: str) -> None:

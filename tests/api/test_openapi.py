@@ -29,6 +29,10 @@ ALL_TENANT_OPERATIONS = {
     "listAgents",
     "createAgent",
     "getAgent",
+    "replaceAgent",
+    "updateAgent",
+    "deleteAgent",
+    "getPanelReport",
 }
 
 
@@ -200,6 +204,19 @@ async def test_every_answer_matches_what_the_document_says_of_it(
     check(await client.post("/api/v1/agents", json={**expert, "name": ""}, headers=auth))
     check(await client.get("/api/v1/agents/acme_sterile", headers=auth))
     check(await client.get("/api/v1/agents/nobody", headers=auth))
+    replaced = {k: v for k, v in expert.items() if k != "agent_id"}
+    check(await client.put("/api/v1/agents/acme_sterile", json=replaced, headers=auth))
+    check(await client.put("/api/v1/agents/fda_expert", json=replaced, headers=auth))
+    check(await client.patch("/api/v1/agents/acme_sterile", json={"role": "Sterilization scientist"}, headers=auth))
+    check(await client.patch("/api/v1/agents/acme_sterile", json={"expertise": "x" * 5}, headers=auth))
+    check(await client.delete("/api/v1/agents/acme_sterile", headers=auth))
+    check(await client.delete("/api/v1/agents/acme_sterile", headers=auth))
+
+    # The decision record, in each of its formats.
+    for report_format in ("md", "html", "json"):
+        check(await client.get(f"/api/v1/panels/{pid}/report", params={"format": report_format}, headers=auth))
+    check(await client.get(f"/api/v1/panels/{pid}/report", params={"format": "pdf"}, headers=auth))
+    check(await client.get(f"/api/v1/panels/{missing}/report", headers=auth))
     check(await client.get("/api/v1/meta"))
     check(await client.get("/healthz"))
     check(await client.get("/readyz"))

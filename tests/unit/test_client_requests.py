@@ -45,7 +45,8 @@ def scripted(*answers: httpx2.Response) -> tuple[httpx2.MockTransport, list[http
 
 
 def ok_execute() -> httpx2.Response:
-    return httpx2.Response(202, json={"panel_id": PANEL_ID, "status": "executing", "message": "started"})
+    body = {"panel_id": PANEL_ID, "status": "executing", "panel_status": "queued", "message": "started"}
+    return httpx2.Response(202, json=body)
 
 
 @pytest.fixture

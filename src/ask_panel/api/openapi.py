@@ -6,6 +6,7 @@
   envelope (path, query, headers) is a 400 (`docs/architecture.md`, "Invalid input: one rule").
 - Security schemes: `bearerAuth` (a JWT in `Authorization`) on every `/api/v1` operation but
   `getMeta`; `streamTicket` (`?ticket=`) as the alternative where a ticket opens a stream.
+- Definitions a route declares inline (`$defs`) are moved to the components their references name.
 - The stream's events: one schema per event, from `api/event_schemas.py`; `StreamEvent` is their
   discriminated union (by `event`), named by the stream responses' `x-itemSchema` (OpenAPI 3.2's
   `itemSchema`, as an extension: the document is 3.1).
@@ -77,6 +78,7 @@ def document(app: FastAPI) -> dict[str, Any]:
         schemas.pop(name, None)
     components["securitySchemes"] = SECURITY_SCHEMES
     for operation in _operations(spec):
+        _hoist_definitions(operation, schemas)
         _problems(operation)
         if operation.get("operationId") not in PUBLIC_OPERATIONS and "security" not in operation:
             operation["security"] = [{"bearerAuth": []}]
@@ -104,6 +106,16 @@ def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
         for method, operation in item.items()
         if method in ("get", "post", "put", "patch", "delete")
     ]
+
+
+def _hoist_definitions(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Definitions a route's own schema carries (`$defs`, referenced as components) become components."""
+    bodies = [operation.get("requestBody", {}), *operation["responses"].values()]
+    for body in bodies:
+        for media in body.get("content", {}).values():
+            definitions = media.get("schema", {}).pop("$defs", {})
+            for name, schema in definitions.items():
+                schemas.setdefault(name, schema)
 
 
 def _problems(operation: dict[str, Any]) -> None:
