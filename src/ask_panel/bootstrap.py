@@ -22,11 +22,13 @@ from ask_panel.application.ports import (
     CheckpointStore,
     EventPublisher,
     LLMProvider,
+    LogHeads,
     PanelExecutor,
     RecoveryScanner,
     UnitOfWorkFactory,
 )
 from ask_panel.application.pricing import PriceTable
+from ask_panel.application.reconcile import LogReconciler
 from ask_panel.application.runner import LocalPanelPool, PanelRun
 from ask_panel.application.streams import StreamService
 from ask_panel.application.tickets import TicketService
@@ -179,7 +181,10 @@ def bootstrap(
     )
     pool = LocalPanelPool(run, max_concurrent=settings.max_concurrent_panels, recovery=storage.recovery)
     _track(hub, pool, storage.database)
-    bridge = WakeupBridge(bus, uow, hub, origin=origin, local_runs=pool) if bus is not None else None
+    reconciler = bridge = None
+    if bus is not None:  # wake-ups from other processes can be lost: watchers also reconcile against the log
+        reconciler = LogReconciler(hub, uow, storage.heads, interval_s=settings.stream_reconcile_s)
+        bridge = WakeupBridge(bus, uow, hub, origin=origin, local_runs=pool, catch_up=reconciler.wake)
 
     executor: PanelExecutor = pool
     jobs: JobQueue | None = None
@@ -190,8 +195,8 @@ def bootstrap(
     # Start in this order, stop in the order below: runs stop before what they use is closed.
     starting: list[Step] = []
     stopping: list[Step] = []
-    if bus is not None and deltas is not None and bridge is not None:
-        starting += [bus.start, deltas.start]
+    if bus is not None and deltas is not None and reconciler is not None:
+        starting += [reconciler.start, bus.start, deltas.start]
     if jobs is not None:
         starting.append(jobs.open)
         if settings.run_worker:
@@ -200,8 +205,8 @@ def bootstrap(
     elif settings.run_worker:
         starting.append(_resume(pool))
     stopping += [pool.close, *storage.closing]
-    if bus is not None and deltas is not None and bridge is not None:
-        stopping += [deltas.close, bus.close, bridge.close]
+    if bus is not None and deltas is not None and bridge is not None and reconciler is not None:
+        stopping += [deltas.close, bus.close, bridge.close, reconciler.close]
     if jobs is not None:
         stopping.append(jobs.close)
     stopping.append(providers.aclose)
@@ -228,7 +233,7 @@ def bootstrap(
         providers=providers,
         verifier=verifier,
         origin=origin,
-        ready=storage.ready,
+        ready=_readiness(storage.ready, bus),
         starting=starting,
         stopping=stopping,
     )
@@ -254,7 +259,7 @@ def _fanout(settings: Settings, bus: Bus | None, origin: str) -> tuple[Bus | Non
 
         if not settings.redis_url:
             raise ValueError("ASK_PANEL_REDIS_URL is required for Redis fan-out")
-        bus = RedisBus(settings.redis_url)
+        bus = RedisBus(settings.redis_url, probe_s=settings.bus_probe_s)
     if bus is None:
         return None, None
     # On PostgreSQL the wake-up is a NOTIFY in the committing transaction; otherwise a bus message after it.
@@ -269,6 +274,7 @@ class Storage:
     uow: UnitOfWorkFactory
     checkpoints: CheckpointStore
     recovery: RecoveryScanner | None
+    heads: LogHeads | None = None
     ready: Step = _nothing
     closing: list[Step] = field(default_factory=list)
     database: Database | None = None
@@ -290,7 +296,7 @@ def _storage(
         return Storage(memory, checkpoints or UnitOfWorkCheckpoints(memory), recovery or MemoryRecoveryScanner(store))
     from ask_panel.infrastructure.db.engine import Database
     from ask_panel.infrastructure.db.group_commit import GroupCommitCheckpoints
-    from ask_panel.infrastructure.db.repositories import SqlRecoveryScanner
+    from ask_panel.infrastructure.db.repositories import SqlLogHeads, SqlRecoveryScanner
     from ask_panel.infrastructure.db.uow import SqlUnitOfWorkFactory
 
     database = Database(
@@ -299,15 +305,35 @@ def _storage(
         max_overflow=settings.db_max_overflow,
         statement_timeout_ms=settings.db_statement_timeout_ms,
         pool_timeout_s=settings.db_pool_timeout_s,
+        connect_timeout_s=settings.db_connect_timeout_s,
     )
     sql = SqlUnitOfWorkFactory(database, wakeups=wakeups)
     storage = Storage(sql, checkpoints or UnitOfWorkCheckpoints(sql), recovery or SqlRecoveryScanner(database))
-    storage.ready, storage.database = database.ping, database
+    storage.ready, storage.database, storage.heads = database.ping, database, SqlLogHeads(database)
     if database.is_sqlite and checkpoints is None:  # SQLite has one writer: many panels' checkpoints per commit
         group_commit = GroupCommitCheckpoints(database, wakeups=wakeups)
         storage.checkpoints = group_commit
         storage.closing.append(group_commit.close)
     return storage
+
+
+class NotReady(Exception):
+    """A dependency the process needs does not answer (the readiness probe says which)."""
+
+
+def _readiness(database: Step, bus: Bus | None) -> Step:
+    """Ready when the database answers and, with a bus, the bus works (a watcher would otherwise wait
+    for the reconcile interval, and text deltas would not cross processes)."""
+
+    async def ready() -> None:
+        try:
+            await database()
+        except Exception as exc:
+            raise NotReady(f"database unavailable: {type(exc).__name__}") from exc
+        if bus is not None and not bus.connected:
+            raise NotReady("bus unavailable: wake-ups between processes are not flowing")
+
+    return ready
 
 
 def _resume(pool: LocalPanelPool) -> Step:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(10, ge=0, le=200)
     db_statement_timeout_ms: int = Field(30_000, ge=0)
     db_pool_timeout_s: float = Field(30.0, gt=0)
+    db_connect_timeout_s: float = Field(10.0, gt=0)
+    """PostgreSQL: a connection attempt that takes longer fails (503); a statement with no answer at all
+    fails after the statement timeout plus this (a stalled network)."""
     redis_url: str | None = None
     fanout: Literal["auto", "none", "postgres", "redis"] = "auto"
     executor: Literal["local", "procrastinate"] = "local"
@@ -70,6 +73,12 @@ class Settings(BaseSettings):
 
     max_query_chars: int = Field(8000, ge=1, le=100_000)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    http_header_timeout_s: float = Field(10.0, gt=0)
+    """A request's headers must arrive within this from the connection's start (or its previous response)."""
+    http_body_timeout_s: float = Field(30.0, gt=0)
+    """The longest pause while a request body arrives (408 beyond)."""
+    http_keepalive_timeout_s: float = Field(5.0, gt=0)
+    """An idle keep-alive connection is closed after this."""
 
     llm_provider: Literal["simulated", "openai", "anthropic"] = "simulated"
     llm_base_url: str | None = None
@@ -95,6 +104,11 @@ class Settings(BaseSettings):
 
     max_concurrent_panels: int = Field(64, ge=1)
     run_worker: bool = True
+
+    stream_reconcile_s: float = Field(2.0, gt=0, le=60)
+    """With a bus: how often watched panels are checked against their log (the longest a lost wake-up delays)."""
+    bus_probe_s: float = Field(2.0, gt=0, le=60)
+    """Redis: how often the subscription is PINGed; silent for 3 probes, it is made again."""
 
     sse_heartbeat_s: float = Field(15.0, gt=0)
     sse_retry_ms: int = Field(2000, ge=0)

@@ -107,3 +107,17 @@ async def test_a_failing_handler_does_not_stop_the_others(new_bus: NewBus) -> No
     await bus.send(channel, "first")
     await bus.send(channel, "second")
     assert await received(inbox, 2) == ["first", "second"]
+
+
+async def test_a_started_bus_says_it_is_connected_and_a_closed_one_does_not(new_bus: NewBus) -> None:
+    bus = new_bus()
+    bus.subscribe(f"test_{uuid.uuid4().hex[:8]}", lambda _payload: None)
+    assert not bus.connected
+    await bus.start()
+    for _ in range(500):
+        if bus.connected:
+            break
+        await asyncio.sleep(0.01)
+    assert bus.connected
+    await bus.close()
+    assert not bus.connected

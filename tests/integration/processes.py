@@ -71,13 +71,14 @@ def service_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def wait_until_healthy(base_url: str, process: ServiceProcess, attempts: int = 300) -> None:
+def wait_until_healthy(base_url: str, process: ServiceProcess, attempts: int = 300, probe: str = "/readyz") -> None:
+    """Until `probe` answers 200 (`/healthz` for a process started while a dependency is down)."""
     with httpx2.Client(timeout=1.0) as client:
         for _ in range(attempts):
             if process.process.poll() is not None:
                 raise AssertionError(f"{process.args} exited:\n{process.output()}")
             try:
-                if client.get(f"{base_url}/readyz").status_code == 200:
+                if client.get(f"{base_url}{probe}").status_code == 200:
                     return
             except httpx2.TransportError:
                 pass
@@ -86,7 +87,9 @@ def wait_until_healthy(base_url: str, process: ServiceProcess, attempts: int = 3
 
 
 @contextmanager
-def api_process(database_url: str, log_dir: Path, *extra_args: str, **env: str) -> Iterator[tuple[str, ServiceProcess]]:
+def api_process(
+    database_url: str, log_dir: Path, *extra_args: str, probe: str = "/readyz", **env: str
+) -> Iterator[tuple[str, ServiceProcess]]:
     port = free_port()
     process = ServiceProcess(
         ["serve", "--port", str(port), "--no-migrate", *extra_args],
@@ -95,7 +98,7 @@ def api_process(database_url: str, log_dir: Path, *extra_args: str, **env: str) 
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(base_url, process)
+        wait_until_healthy(base_url, process, probe=probe)
         yield base_url, process
     finally:
         process.stop()

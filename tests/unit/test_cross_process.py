@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -107,6 +108,25 @@ async def test_after_a_reconnect_a_watcher_catches_up_what_was_logged_while_wake
         await watcher_bus.close()
         await watcher_bus.start()  # reconnected: the bridge reads what the watched panel logged meanwhile
         received = [e.seq async for batch in stream.batches() for e in batch]
+        _, events = await load(runner, panel_id)
+    await watcher.stop()
+    assert received == [e.seq for e in events] and types(events)[-1] == "panel_complete"
+
+
+async def test_a_watcher_gets_every_event_even_when_every_wake_up_is_lost_and_the_bus_never_reconnects() -> None:
+    store = MemoryStore()
+    watcher_bus = MemoryBus(MemoryBroker())
+    uow = MemoryUnitOfWorkFactory(store, wakeups=WakeupSender(origin="watcher", bus=watcher_bus))
+    settings = memory_settings(stream_reconcile_s=0.05)
+    watcher = bootstrap(settings, uow=uow, providers=scripted(ScriptedProvider()), bus=watcher_bus, origin="watcher")
+    await watcher.start()
+    # The runner's wake-ups go to another broker: to the watcher they are lost, and nothing reconnects.
+    async with process("runner", store, MemoryBroker(), ScriptedProvider()) as runner:
+        panel_id = await create(runner, "structured", TWO, max_rounds=1)
+        stream = await watcher.streams.open(TENANT, panel_id)
+        await runner.panels.execute(TENANT, panel_id)
+        async with asyncio.timeout(30):  # a watcher left waiting fails here
+            received = [e.seq async for batch in stream.batches() for e in batch]
         _, events = await load(runner, panel_id)
     await watcher.stop()
     assert received == [e.seq for e in events] and types(events)[-1] == "panel_complete"

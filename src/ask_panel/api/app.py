@@ -12,7 +12,7 @@ from ask_panel import __version__
 from ask_panel.api import errors, openapi
 from ask_panel.api.cors import CorsPolicy
 from ask_panel.api.fastpath import WatchStreamFastPath
-from ask_panel.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from ask_panel.api.middleware import AnsweredErrors, BodyLimitMiddleware, RequestIdMiddleware
 from ask_panel.api.routes import agents, docs, health, meta, metrics, panels, reports, streams, webapp
 from ask_panel.api.telemetry import RequestTelemetryMiddleware
 from ask_panel.bootstrap import Container, bootstrap
@@ -38,7 +38,7 @@ class AskPanelAPI(FastAPI):
     watch_fast_path = True
 
     def build_middleware_stack(self) -> ASGIApp:
-        stack = super().build_middleware_stack()
+        stack = AnsweredErrors(super().build_middleware_stack())
         if self.watch_fast_path:
             stack = WatchStreamFastPath(stack)
         policy: CorsPolicy = self.state.cors_policy
@@ -83,7 +83,7 @@ def create_app(
     if container is not None:
         app.state.container = container
     errors.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.http_body_timeout_s)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(RequestTelemetryMiddleware)
     for module in (health, meta, metrics, panels, reports, streams, agents):

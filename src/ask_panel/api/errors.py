@@ -42,6 +42,12 @@ class PayloadTooLarge(domain.DomainError):
     title = "Payload too large"
 
 
+class RequestTimeout(domain.DomainError):
+    title = "Request timeout"
+
+
+RETRY_AFTER_S = "5"
+
 # Where a parameter that cannot be parsed is a 400 (the request's envelope); a body's problems are 422.
 ENVELOPE = frozenset({"path", "query", "header", "cookie"})
 
@@ -62,12 +68,14 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     domain.PanelConflict: (409, "panel-conflict"),
     domain.IdempotencyConflict: (409, "idempotency-conflict"),
     domain.StaleAttempt: (409, "stale-attempt"),
+    RequestTimeout: (408, "request-timeout"),
     PayloadTooLarge: (413, "payload-too-large"),
     domain.UnknownAgents: (422, "unknown-agents"),
     domain.InvalidInput: (422, "invalid-input"),
     domain.TooManyStreams: (429, "too-many-streams"),
     domain.ProviderError: (502, "provider-error"),
     domain.ServiceBusy: (503, "service-busy"),
+    domain.StorageUnavailable: (503, "storage-unavailable"),
     domain.QuorumLost: (502, "quorum-lost"),
 }
 
@@ -89,7 +97,10 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JS
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ask-panel"'
     if status in (429, 503):
-        headers["Retry-After"] = "5"
+        headers["Retry-After"] = RETRY_AFTER_S
+    if status >= 500 or status in (408, 413):
+        # After a server error (or a body left unread) the connection is not reused: say so, and close it.
+        headers["Connection"] = "close"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -73,6 +73,7 @@ class Subscriber:
         "last_seq",
         "limit",
         "panel_id",
+        "received",
         "tenant",
     )
 
@@ -84,6 +85,7 @@ class Subscriber:
         self.dropped = False
         self.closed = False
         self.last_seq = 0  # the last seq its stream has sent (kept by the stream)
+        self.received = 0  # the highest seq it was handed (replayed or live; sent or still buffered)
         self._buffer: list[LiveEvent] = []
         self._nudged = False
         self._waiter: asyncio.Future[None] | None = None
@@ -98,8 +100,19 @@ class Subscriber:
             self._wake()
             return False
         self._buffer.extend(events)
+        self.note(events[-1].seq if events else None)
         self._wake()
         return True
+
+    def note(self, seq: int | None) -> None:
+        """Its stream holds the events up to `seq` (from the log, or live)."""
+        if seq is not None and seq > self.received:
+            self.received = seq
+
+    @property
+    def position(self) -> int:
+        """The last seq this subscriber has in hand, sent or buffered: what it needs next comes after."""
+        return max(self.last_seq, self.received)
 
     def close(self) -> None:
         self.closed = True
@@ -203,9 +216,9 @@ class EventHub:
         return panel_id in self._subscribers
 
     def watched(self) -> list[tuple[PanelId, TenantId, int]]:
-        """Each watched panel, its tenant, and the lowest seq its subscribers have sent."""
+        """Each watched panel, its tenant, and the lowest seq its subscribers have in hand (sent or buffered)."""
         return [
-            (panel_id, next(iter(subs)).tenant, min(s.last_seq for s in subs))
+            (panel_id, next(iter(subs)).tenant, min(s.position for s in subs))
             for panel_id, subs in self._subscribers.items()
             if subs
         ]

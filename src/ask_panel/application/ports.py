@@ -122,6 +122,15 @@ class RecoveryScanner(Protocol):
     async def unfinished(self) -> list[tuple[TenantId, PanelId]]: ...
 
 
+class LogHeads(Protocol):
+    """System-wide, tenant-crossing reads of each panel's log head: its last seq (0 when it has none).
+
+    The high-water marks that watchers reconcile against: a panel not found is left out.
+    """
+
+    async def last_seqs(self, panel_ids: Sequence[PanelId]) -> dict[PanelId, int]: ...
+
+
 class EventPublisher(Protocol):
     """Wakes subscribers after a commit. Never the only copy of anything: the log is."""
 
@@ -148,7 +157,14 @@ class Bus(Protocol):
         self, channel: str, handler: Callable[[str], None], *, on_reconnect: Callable[[], None] | None = None
     ) -> None: ...
 
-    async def send(self, channel: str, payload: str) -> None: ...
+    async def send(self, channel: str, payload: str) -> None:
+        """Hand a message over for sending; never blocks on the server (a message that cannot be sent is lost)."""
+        ...
+
+    @property
+    def connected(self) -> bool:
+        """Whether the bus works now: its subscription is live (and answers its probes), and sending is not failing."""
+        ...
 
     async def start(self) -> None: ...
 

@@ -101,6 +101,7 @@ class StreamService:
                 # greater ids are ever sent, and the panel's terminal event ends the stream either way.
                 last_event_id = max(0, last_event_id)
                 events = await uow.events.read(panel_id, after=last_event_id)
+            subscriber.note(events[-1].seq if events else last_event_id)
         except BaseException:
             self._hub.unsubscribe(subscriber)
             raise

@@ -67,6 +67,7 @@ def serve_command(
     from sqlalchemy.engine import make_url
 
     from ask_panel.api.app import create_app
+    from ask_panel.api.server import server_config
     from ask_panel.bootstrap import Container
 
     if settings.auth_mode == "none" and not is_loopback(host) and not insecure_allow_remote:
@@ -102,17 +103,13 @@ def serve_command(
                 container.hub.close_all()  # open streams end now instead of holding the shutdown up
             super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
-    config = uvicorn.Config(
+    config = server_config(
         app,
+        settings,
         host=host,
         port=port,
         log_level=(root_options(ctx).log_level or "INFO").lower(),
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
-        timeout_graceful_shutdown=10,
         access_log=access_log,
-        log_config=None,  # every logger goes through the service's structured handler
-        lifespan="on",
     )
     server = Server(config)
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:  # uvloop when it is installed

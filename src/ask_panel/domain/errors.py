@@ -99,7 +99,13 @@ class ProviderError(DomainError):
         self.retry_after = retry_after
 
 
-class ServiceBusy(DomainError):
+class StorageUnavailable(DomainError):
+    """The database cannot be reached or cannot answer now (a fault of the moment: retry later)."""
+
+    title = "Storage unavailable"
+
+
+class ServiceBusy(StorageUnavailable):
     """The service cannot take the request now (its database connections are all busy)."""
 
     title = "Service busy"

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from ask_panel.api.deps import container_of
 from ask_panel.api.errors import problem
 from ask_panel.api.schemas import HealthResponse
+from ask_panel.bootstrap import NotReady
 
 router = APIRouter(tags=["health"])
 
@@ -21,12 +22,14 @@ async def healthz() -> HealthResponse:
     "/readyz",
     operation_id="readyz",
     response_model=HealthResponse,
-    responses={503: {"description": "The database does not answer"}},
+    responses={503: {"description": "The database does not answer, or a configured bus (Redis) is down"}},
 )
 async def readyz(request: Request) -> object:
-    """The database answers."""
+    """The database answers and, when one is configured, the bus between processes works."""
     try:
         await container_of(request).ready()
+    except NotReady as exc:
+        return problem(503, "not-ready", "Not ready", str(exc))
     except Exception as exc:
-        return problem(503, "not-ready", "Not ready", f"database unavailable: {type(exc).__name__}")
+        return problem(503, "not-ready", "Not ready", f"unavailable: {type(exc).__name__}")
     return HealthResponse(status="ok")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
 from ask_panel.application.hub import EventHub
+from ask_panel.application.outages import Outage
 from ask_panel.application.ports import Bus, UnitOfWorkFactory
 from ask_panel.domain.events import StoredEvent
-from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.ids import PanelId
 from ask_panel.infrastructure.bus.wakeup import CHANNEL, Wakeup
 from ask_panel.observability import metrics
 
@@ -28,8 +29,9 @@ class LocalRuns(Protocol):
 class WakeupBridge:
     """Reads the woken panel's new events once and hands them to the local hub.
 
-    It listens on the bus it is given; after a reconnect it catches up what the watched panels
-    logged meanwhile (wake-ups sent while disconnected are lost).
+    It listens on the bus it is given; after a reconnect it asks for a catch-up now (`catch_up`:
+    wake-ups sent while disconnected are lost; the LogReconciler delivers what the watched panels
+    logged meanwhile, as it does on its interval anyway).
 
     A wake-up from this very process is ignored: its events were delivered at commit. A panel
     nobody here watches or runs costs nothing. Wake-ups of one panel are handled in order. A run
@@ -44,11 +46,14 @@ class WakeupBridge:
         *,
         origin: str,
         local_runs: LocalRuns | None = None,
+        catch_up: Callable[[], None] | None = None,
     ) -> None:
         self._uow = uow_factory
         self._hub = hub
         self.origin = origin
         self._runs = local_runs
+        self._catch_up = catch_up
+        self._outage = Outage("the event log (delivering wake-ups)", log)
         self._locks: dict[PanelId, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         bus.subscribe(CHANNEL, self.on_payload, on_reconnect=self.resync)
@@ -86,9 +91,10 @@ class WakeupBridge:
                 self._hub.deliver(wakeup.panel_id, events)
                 self._stop_if_ended(wakeup.panel_id, events)
             metrics.WAKEUPS.labels("delivered").inc()
-        except Exception:
+            self._outage.succeeded()
+        except Exception as exc:
             metrics.WAKEUPS.labels("failed").inc()
-            log.exception("could not deliver wake-up %s", wakeup.encode())
+            self._outage.failed(exc, consequence="wake-ups are not delivered; watchers catch up when it is back")
         finally:
             if not lock.locked():
                 self._locks.pop(wakeup.panel_id, None)
@@ -99,16 +105,8 @@ class WakeupBridge:
 
     def resync(self) -> None:
         """After a reconnect: deliver whatever the watched panels logged while wake-ups were lost."""
-        for panel_id, tenant, after in self._hub.watched():
-            self._spawn(self._catch_up(panel_id, tenant, after))
-
-    async def _catch_up(self, panel_id: PanelId, tenant: TenantId, after: int) -> None:
-        try:
-            async with self._uow(tenant) as uow:
-                events = await uow.events.read(panel_id, after=after)
-            self._hub.deliver(panel_id, events)
-        except Exception:
-            log.exception("could not catch up panel %s", panel_id)
+        if self._catch_up is not None:
+            self._catch_up()
 
     async def close(self) -> None:
         for task in list(self._tasks):

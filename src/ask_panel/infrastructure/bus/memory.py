@@ -28,6 +28,10 @@ class MemoryBus:
     def subscribe(self, channel: str, handler: Handler, *, on_reconnect: Callable[[], None] | None = None) -> None:
         self._subscriptions.add(channel, handler, on_reconnect)
 
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
     async def start(self) -> None:
         if not self._connected:
             self._connected = True

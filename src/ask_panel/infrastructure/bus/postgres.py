@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from ask_panel.application.outages import Outage
 from ask_panel.infrastructure.bus.subscriptions import Handler, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,14 @@ class PostgresBus:
         self._conn: Any = None
         self._connected = asyncio.Event()
         self._send_lock = asyncio.Lock()
+        self._outage = Outage("PostgreSQL LISTEN connection (wake-ups)", log)
 
     def subscribe(self, channel: str, handler: Handler, *, on_reconnect: Callable[[], None] | None = None) -> None:
         self._subscriptions.add(channel, handler, on_reconnect)
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and self._connected.is_set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="pg-listen")
@@ -67,6 +73,7 @@ class PostgresBus:
                         await conn.add_listener(channel, self._callback)
                     self._conn = conn
                     self._connected.set()
+                    self._outage.succeeded()
                     self._subscriptions.reconnected()
                     while not conn.is_closed():
                         await asyncio.sleep(5)
@@ -79,11 +86,12 @@ class PostgresBus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("LISTEN connection lost (%s); reconnecting", exc)
                 self._connected.clear()
+                self._outage.failed(exc, consequence="reconnecting; watchers catch up from the log meanwhile")
                 await asyncio.sleep(1)
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self._connected.clear()

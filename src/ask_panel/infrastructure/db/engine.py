@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+import logging
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,39 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from ask_panel.application.outages import Outage
+from ask_panel.domain.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+class DatabaseHealth:
+    """Turns database faults into domain errors, and logs an outage once when it begins and once when it ends."""
+
+    def __init__(self) -> None:
+        self._outage = Outage("the database", log)
+
+    def raise_translated(self, error: BaseException) -> None:
+        """Raise the domain error that `error` stands for (a fault of the moment, or unstorable text), if any."""
+        from ask_panel.infrastructure.db.errors import translate
+
+        translated = translate(error)
+        if translated is None:
+            return
+        if isinstance(translated, StorageUnavailable):
+            self._outage.failed(error, consequence="requests get 503 with Retry-After; panels wait and retry")
+        raise translated from error
+
+    def succeeded(self) -> None:
+        self._outage.succeeded()
+
+    @property
+    def down(self) -> bool:
+        return self._outage.ongoing
 
 
 class Database:
@@ -31,7 +62,11 @@ class Database:
         echo: bool = False,
         pool_timeout_s: float = 30.0,
         sqlite_pool_size: int = 1,
+        connect_timeout_s: float = 10.0,
     ) -> None:
+        """On PostgreSQL, a connection attempt gets `connect_timeout_s`, and a statement that gets no
+        answer at all (a stalled network, where the server's statement_timeout cannot help) fails after
+        the statement timeout plus `connect_timeout_s`: requests wait a bounded time, then get a 503."""
         self.url = make_url(url)
         if self.url.get_backend_name() == "postgresql" and "sslmode" in self.url.query:
             # libpq's `sslmode` (in hosted providers' URLs) is asyncpg's `ssl`.
@@ -56,11 +91,14 @@ class Database:
             kwargs.update(pool_size=sqlite_pool_size, max_overflow=0)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
-            if self.is_postgres and statement_timeout_ms:
-                kwargs["connect_args"] = {
-                    "server_settings": {"statement_timeout": str(statement_timeout_ms)},
-                }
+            if self.is_postgres:
+                connect_args: dict[str, Any] = {"timeout": connect_timeout_s}
+                if statement_timeout_ms:
+                    connect_args["server_settings"] = {"statement_timeout": str(statement_timeout_ms)}
+                    connect_args["command_timeout"] = statement_timeout_ms / 1000 + connect_timeout_s
+                kwargs["connect_args"] = connect_args
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.health = DatabaseHealth()
         self.write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -92,11 +92,18 @@ class GroupCommitCheckpoints:
                 if lock is not None:
                     lock.release()
         except Exception as exc:
-            log.exception("group commit of %d checkpoints failed", len(batch))
+            error: BaseException = exc
+            try:
+                self._db.health.raise_translated(exc)  # a fault of the moment: each run waits and retries
+            except Exception as translated:
+                error = translated
+            else:
+                log.exception("group commit of %d checkpoints failed", len(batch))
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(error)
             return
+        self._db.health.succeeded()
         if self._sender is not None and wakeups:
             await self._sender.after_commit(wakeups)
         for future, outcome in outcomes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -295,3 +296,23 @@ class SqlRecoveryScanner:
         async with self._db.system_connection() as conn:
             rows = (await conn.execute(stmt)).all()
         return [(TenantId(uuid.UUID(r.tenant_id)), PanelId(uuid.UUID(r.panel_id))) for r in rows]
+
+
+class SqlLogHeads:
+    """Each panel's last seq, across tenants, in one read per chunk of panels (what watchers reconcile against)."""
+
+    CHUNK = 500
+
+    def __init__(self, database: Any) -> None:
+        self._db = database
+
+    async def last_seqs(self, panel_ids: Sequence[PanelId]) -> dict[PanelId, int]:
+        keys = [str(p) for p in panel_ids]
+        heads: dict[PanelId, int] = {}
+        async with self._db.system_connection() as conn:
+            for start in range(0, len(keys), self.CHUNK):
+                chunk = keys[start : start + self.CHUNK]
+                stmt = select(panels.c.panel_id, panels.c.last_seq).where(panels.c.panel_id.in_(chunk))
+                for row in (await conn.execute(stmt)).all():
+                    heads[PanelId(uuid.UUID(row.panel_id))] = int(row.last_seq)
+        return heads

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import text
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ask_panel.domain.errors import ServiceBusy
 from ask_panel.domain.ids import TenantId
 from ask_panel.infrastructure.bus.wakeup import Wakeup, WakeupSender
 from ask_panel.infrastructure.db.engine import Database
@@ -48,17 +47,15 @@ class SqlUnitOfWork:
             await lock.acquire()
             self._locked = True
         try:
-            try:
-                self._conn = await self._db.engine.connect()
-            except PoolTimeout:
-                raise ServiceBusy("All database connections are busy; retry shortly") from None
+            self._conn = await self._db.engine.connect()
             await self._conn.begin()
             if self._db.is_postgres:
                 await self._conn.execute(
                     text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": self._scope.tenant_key}
                 )
-        except BaseException:
-            await self._release()
+        except BaseException as error:
+            await self._release(failed=True)
+            self._db.health.raise_translated(error)
             raise
         self.panels = SqlPanelRepository(self._conn, self._scope, wakeups=self._wakeups, sender=self._sender)
         self.agents = SqlAgentRepository(self._conn, self._scope)
@@ -86,14 +83,32 @@ class SqlUnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._release()
+        """A database fault met inside the block leaves it as StorageUnavailable (or InvalidInput for text
+        the database cannot store); the first one of an outage is logged, and so is the recovery."""
+        try:
+            await self._release(failed=exc is not None)
+        except Exception as error:
+            self._db.health.raise_translated(error)
+            raise
+        if exc is not None:
+            self._db.health.raise_translated(exc)
+        else:
+            self._db.health.succeeded()
 
-    async def _release(self) -> None:
+    async def _release(self, *, failed: bool) -> None:
+        """Roll back unless committed, and give the connection back (quietly when the block already failed:
+        a broken connection cannot roll back, and its error is the one that matters)."""
         try:
             if self._conn is not None:
                 if not self._committed:
                     await self._conn.rollback()
                 await self._conn.close()
+        except Exception:
+            if not failed:
+                raise
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    await self._conn.invalidate()
         finally:
             self._conn = None
             if self._locked and self._db.write_lock is not None:
@@ -113,11 +128,16 @@ class SqlUnitOfWorkFactory:
 @asynccontextmanager
 async def system_connection(database: Database) -> AsyncIterator[AsyncConnection]:
     """A connection that may read across tenants (recovery); with RLS it sets the bypass flag."""
-    async with database.engine.connect() as conn:
-        if database.is_postgres:
-            await conn.execute(text("SELECT set_config('app.system', 'on', false)"))
-        try:
-            yield conn
-        finally:
+    try:
+        async with database.engine.connect() as conn:
             if database.is_postgres:
-                await conn.execute(text("SELECT set_config('app.system', 'off', false)"))
+                await conn.execute(text("SELECT set_config('app.system', 'on', false)"))
+            try:
+                yield conn
+            finally:
+                if database.is_postgres:
+                    await conn.execute(text("SELECT set_config('app.system', 'off', false)"))
+    except Exception as error:
+        database.health.raise_translated(error)
+        raise
+    database.health.succeeded()
