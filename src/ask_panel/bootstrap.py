@@ -179,7 +179,13 @@ def bootstrap(
         prices=PriceTable(),
         default_model=settings.default_model,
     )
-    pool = LocalPanelPool(run, max_concurrent=settings.max_concurrent_panels, recovery=storage.recovery)
+    pool = LocalPanelPool(
+        run,
+        max_concurrent=settings.max_concurrent_panels,
+        recovery=storage.recovery,
+        heartbeat_s=settings.worker_heartbeat_s,
+        stalled_after_s=settings.worker_stalled_after_s,
+    )
     _track(hub, pool, storage.database)
     reconciler = bridge = None
     if bus is not None:  # wake-ups from other processes can be lost: watchers also reconcile against the log
@@ -199,11 +205,11 @@ def bootstrap(
         starting += [reconciler.start, bus.start, deltas.start]
     if jobs is not None:
         starting.append(jobs.open)
-        if settings.run_worker:
-            starting.append(jobs.start_worker)
+        if settings.run_worker:  # procrastinate hands jobs out; the pool only beats for what it runs
+            starting += [jobs.start_worker, _keep(pool, reclaim=False)]
             stopping.append(jobs.stop_worker)
-    elif settings.run_worker:
-        starting.append(_resume(pool))
+    elif settings.run_worker:  # the embedded executor: resume now, then take over what nobody runs
+        starting += [_resume(pool), _keep(pool, reclaim=True)]
     stopping += [pool.close, *storage.closing]
     if bus is not None and deltas is not None and bridge is not None and reconciler is not None:
         stopping += [deltas.close, bus.close, bridge.close, reconciler.close]
@@ -224,7 +230,7 @@ def bootstrap(
     return Container(
         settings=settings,
         panels=PanelService(uow, executor, publisher, max_query_chars=settings.max_query_chars),
-        agents=AgentService(uow, known_providers=providers.names),
+        agents=AgentService(uow, known_providers=providers.names, max_per_tenant=settings.max_agents_per_tenant),
         streams=StreamService(uow, hub),
         tickets=TicketService(uow, ttl_seconds=settings.ticket_ttl_s),
         hub=hub,
@@ -343,6 +349,13 @@ def _resume(pool: LocalPanelPool) -> Step:
     return resume
 
 
+def _keep(pool: LocalPanelPool, *, reclaim: bool) -> Step:
+    async def keep() -> None:
+        await pool.start(reclaim=reclaim)
+
+    return keep
+
+
 @dataclass(slots=True)
 class JobQueue:
     """The procrastinate job queue of a process: the executor, and the steps that run its worker."""
@@ -362,6 +375,7 @@ def _job_queue(settings: Settings, pool: LocalPanelPool, database: Database | No
         QueueReadings,
         WorkerUpkeep,
         build_app,
+        quiet_taken_over_jobs,
     )
 
     if database is None or not database.is_postgres:
@@ -385,6 +399,7 @@ def _job_queue(settings: Settings, pool: LocalPanelPool, database: Database | No
         await jobs.close_async()
 
     async def start_worker() -> None:
+        quiet_taken_over_jobs(asyncio.get_running_loop())
         worker.append(
             asyncio.create_task(
                 jobs.run_worker_async(

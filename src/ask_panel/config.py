@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
 
     max_query_chars: int = Field(8000, ge=1, le=100_000)
+    max_agents_per_tenant: int = Field(100, ge=0, le=10_000)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     http_header_timeout_s: float = Field(10.0, gt=0)
     """A request's headers must arrive within this from the connection's start (or its previous response)."""

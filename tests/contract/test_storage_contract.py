@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -322,3 +323,22 @@ async def test_the_recovery_scan_finds_unfinished_panels_of_every_tenant_oldest_
             await uow.panels.save(panel)
             await uow.commit()
     assert await storage.recovery.unfinished() == [(A, queued.panel_id), (B, running.panel_id)]
+
+
+async def test_a_panel_is_orphaned_when_neither_its_runner_beats_nor_it_changes(storage: Storage) -> None:
+    queued, running, ended = draft(A), draft(B), draft(A)
+    for panel in (queued, running, ended):
+        await add(storage, panel)
+    queued.queue()
+    running.queue()
+    running.start()
+    ended.cancel()
+    for panel in (queued, running, ended):
+        async with storage.uow(panel.tenant_id, write=True) as uow:
+            await uow.panels.save(panel)
+            await uow.commit()
+    assert await storage.recovery.orphaned(silent_for_s=3600) == [], "a panel that just changed is not orphaned"
+    await asyncio.sleep(0.3)
+    assert await storage.recovery.orphaned(silent_for_s=0.2) == [(A, queued.panel_id), (B, running.panel_id)]
+    await storage.recovery.beat([running.panel_id, ended.panel_id])
+    assert await storage.recovery.orphaned(silent_for_s=0.2) == [(A, queued.panel_id)], "its runner beats"

@@ -64,6 +64,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     domain.AgentNotFound: (404, "agent-not-found"),
     domain.AgentAlreadyExists: (409, "agent-exists"),
     domain.BuiltinAgentReadOnly: (403, "builtin-agent-read-only"),
+    domain.AgentLimitReached: (409, "agent-limit"),
     domain.IllegalTransition: (409, "illegal-transition"),
     domain.PanelConflict: (409, "panel-conflict"),
     domain.IdempotencyConflict: (409, "idempotency-conflict"),

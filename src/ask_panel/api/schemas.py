@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_type_h
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, create_model
 
 from ask_panel.domain.configuration import PanelConfiguration
-from ask_panel.domain.experts import Expert
+from ask_panel.domain.experts import (
+    MAX_EXPERTISE_TERM_CHARS,
+    MAX_EXPERTISE_TERMS,
+    MAX_INSTRUCTIONS_CHARS,
+    MAX_MODEL_CHARS,
+    MAX_NAME_CHARS,
+    MAX_PROVIDER_CHARS,
+    MAX_ROLE_CHARS,
+    Expert,
+)
 from ask_panel.domain.llm import OutputMode
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus, PanelType
@@ -273,12 +282,14 @@ class ExecuteResponse(ResponseBody):
     message: str
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Role = Annotated[str, Field(min_length=1, max_length=200)]
-Expertise = Annotated[list[str], Field(max_length=20)]
-Instructions = Annotated[str, Field(min_length=1, max_length=4000)]
-ModelName = Annotated[str | None, Field(max_length=200)]
-ProviderName = Annotated[str | None, Field(max_length=40)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
+Role = Annotated[str, Field(min_length=1, max_length=MAX_ROLE_CHARS)]
+Expertise = Annotated[
+    list[Annotated[str, Field(max_length=MAX_EXPERTISE_TERM_CHARS)]], Field(max_length=MAX_EXPERTISE_TERMS)
+]
+Instructions = Annotated[str, Field(min_length=1, max_length=MAX_INSTRUCTIONS_CHARS)]
+ModelName = Annotated[str | None, Field(max_length=MAX_MODEL_CHARS)]
+ProviderName = Annotated[str | None, Field(max_length=MAX_PROVIDER_CHARS)]
 OUTPUT_MODE_HELP = (
     "How this expert's model is asked for JSON: json_schema, json_object or prompt "
     "(default: its provider's ASK_PANEL_LLM_OUTPUT_MODE)."
@@ -341,7 +352,12 @@ class UpdateAgentRequest(BaseModel):
 
 
 class AgentListResponse(ResponseBody):
+    """A page of the registry: the built-in experts first, then the tenant's own (`total` counts both)."""
+
     agents: list[Expert]
+    total: int
+    limit: int
+    offset: int
 
 
 class TicketResponse(ResponseBody):

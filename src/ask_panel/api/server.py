@@ -6,6 +6,11 @@ all after connecting) is held for as long as the client likes. `GuardedHttpProto
 request `header_timeout_s` from the moment the connection opens, or the previous response ends, to
 its last header line; past it the client gets a 408 and the connection is closed. Slow request
 bodies are bounded by `api/middleware.py` (`BodyLimitMiddleware`).
+
+`DenyingWebSocketProtocol`: a WebSocket refused before its handshake gets the same problem+json
+response as the SSE stream (a denial response); uvicorn's sans-I/O protocol sends it but then logs
+an error ("returned without completing handshake") for every such refusal. It is told the refusal
+is the handshake's end.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from ask_panel.config import Settings
 
@@ -68,6 +74,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
+class DenyingWebSocketProtocol(WebSocketsSansIOProtocol):
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+            self.handshake_complete = True  # the refusal was the handshake's answer
+
+
 def guarded_protocol(header_timeout_s: float) -> type[GuardedHttpProtocol]:
     return type("GuardedHttpProtocol", (GuardedHttpProtocol,), {"header_timeout_s": header_timeout_s})
 
@@ -81,6 +94,7 @@ def server_config(
         host=host,
         port=port,
         http=guarded_protocol(settings.http_header_timeout_s),
+        ws=DenyingWebSocketProtocol,
         timeout_keep_alive=settings.http_keepalive_timeout_s,  # type: ignore[arg-type]  # a float works
         log_level=log_level,
         ws_ping_interval=20,

@@ -172,6 +172,11 @@ class EventHub:
     def open_streams(self) -> int:
         return self._count
 
+    @property
+    def closing(self) -> bool:
+        """The process is shutting down: its streams were closed and new ones end at once."""
+        return self._closing
+
     def subscribe(self, panel_id: PanelId, tenant: TenantId, *, deltas: bool = False) -> Subscriber:
         if self._closing:  # shutting down: a stream opened now ends at once
             closed = Subscriber(panel_id, tenant, deltas=deltas, limit=self.buffer_size)

@@ -20,6 +20,7 @@ from ask_panel.domain.experts import BUILTIN_BY_ID, BUILTIN_EXPERTS, MAX_MEMBERS
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.text import storable, storable_tree
 from ask_panel.domain.values import Member
 
 MAX_LIST_LIMIT = 100
@@ -64,6 +65,11 @@ class PanelService:
         self._max_query_chars = max_query_chars
 
     async def create(self, tenant: TenantId, command: CreatePanel) -> Created:
+        storable(command.query, "query")
+        storable_tree(command.configuration, "configuration")
+        storable_tree(command.agent_ids, "agent_ids")
+        if command.idempotency_key is not None:
+            storable(command.idempotency_key, "Idempotency-Key")
         query = command.query.strip()
         if not query:
             raise InvalidInput("query must not be empty")

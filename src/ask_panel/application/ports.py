@@ -53,7 +53,15 @@ class CheckpointStore(Protocol):
 
 
 class AgentRepository(Protocol):
-    async def all(self) -> list[Expert]: ...
+    async def all(self) -> list[Expert]:
+        """The tenant's experts, oldest first."""
+        ...
+
+    async def page(self, *, limit: int, offset: int) -> list[Expert]:
+        """A slice of `all()`."""
+        ...
+
+    async def count(self) -> int: ...
 
     async def get(self, agent_id: str) -> Expert | None: ...
 
@@ -117,9 +125,23 @@ class UnitOfWorkFactory(Protocol):
 
 
 class RecoveryScanner(Protocol):
-    """System-wide, tenant-crossing reads used only to resume work after a restart."""
+    """System-wide, tenant-crossing reads and writes that find the panels nobody runs, to resume them.
 
-    async def unfinished(self) -> list[tuple[TenantId, PanelId]]: ...
+    A process that runs panels beats for them; a queued or running panel whose runner stopped beating
+    (and that has not changed meanwhile) is an orphan that any process may take over.
+    """
+
+    async def unfinished(self) -> list[tuple[TenantId, PanelId]]:
+        """Every queued or running panel (resumed at start-up by a single process)."""
+        ...
+
+    async def beat(self, panel_ids: Sequence[PanelId]) -> None:
+        """This process runs (or is about to run) these panels, now."""
+        ...
+
+    async def orphaned(self, *, silent_for_s: float) -> list[tuple[TenantId, PanelId]]:
+        """Queued or running panels with neither a heartbeat nor a change for `silent_for_s`, oldest first."""
+        ...
 
 
 class LogHeads(Protocol):

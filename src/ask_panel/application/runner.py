@@ -2,16 +2,23 @@
 
 `PanelRun.execute` runs one panel to its end (used by the in-process pool and by workers).
 `LocalPanelPool` is the in-process executor: bounded concurrency, cancellation of the run's task,
-and resumption of unfinished panels at start-up.
+resumption of unfinished panels at start-up, heartbeats for its runs, and (as the embedded executor)
+the continuous take-over of panels nobody runs.
+
+A fault of the database (`StorageUnavailable`: unreachable, stalled, out of connections) never fails
+a panel: the run stops where it is, waits (with backoff) and runs again from its last checkpoint,
+which repeats only the step that was in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Mapping
 
 from ask_panel.application.discussion import PanelDiscussion, UnitOfWorkCheckpoints
+from ask_panel.application.outages import Outage
 from ask_panel.application.ports import (
     AgentRepository,
     CheckpointStore,
@@ -21,7 +28,7 @@ from ask_panel.application.ports import (
     UnitOfWorkFactory,
 )
 from ask_panel.application.pricing import PriceTable
-from ask_panel.domain.errors import DomainError, PanelNotFound, StaleAttempt
+from ask_panel.domain.errors import DomainError, PanelNotFound, StaleAttempt, StorageUnavailable
 from ask_panel.domain.experts import BUILTIN_BY_ID, Expert
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import Panel
@@ -82,7 +89,11 @@ class PanelRun:
         return panel, experts
 
     async def execute(self, tenant: TenantId, panel_id: PanelId) -> PanelStatus | None:
-        """Run the panel to a terminal status; None when it was not ours to run (or no longer is)."""
+        """Run the panel to a terminal status; None when it was not ours to run (or no longer is).
+
+        StorageUnavailable leaves the panel as it is stored (queued, or in progress at its last
+        checkpoint) for the caller to run again later.
+        """
         claimed = await self._claim(tenant, panel_id)
         if claimed is None:
             return None
@@ -104,6 +115,8 @@ class PanelRun:
             if isinstance(cause, StaleAttempt):
                 log.info("panel %s: attempt %d is stale or the panel has ended; stopping", panel_id, panel.attempt)
                 return None
+            if isinstance(cause, StorageUnavailable):
+                raise cause from exc
             if isinstance(cause, DomainError):
                 return await self._fail(tenant, panel_id, panel.attempt, cause.detail)
             log.error("panel %s failed unexpectedly", panel_id, exc_info=exc)
@@ -133,16 +146,39 @@ def root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
-class LocalPanelPool:
-    """Runs panels as tasks of this process, at most `max_concurrent` at a time."""
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
 
-    def __init__(self, run: PanelRun, *, max_concurrent: int, recovery: RecoveryScanner | None = None) -> None:
+
+class LocalPanelPool:
+    """Runs panels as tasks of this process, at most `max_concurrent` at a time.
+
+    Every `heartbeat_s` it beats for the panels it holds (running or waiting for a slot) and, when
+    started with `reclaim`, takes over the queued or running panels whose runner has been silent for
+    `stalled_after_s` (a process that died, a run lost to a bug): no panel is left behind, and a
+    live process's runs are never taken. When the database is busy or down it backs off.
+    """
+
+    def __init__(
+        self,
+        run: PanelRun,
+        *,
+        max_concurrent: int,
+        recovery: RecoveryScanner | None = None,
+        heartbeat_s: float = 2.0,
+        stalled_after_s: float = 10.0,
+    ) -> None:
         self._run = run
         self._semaphore = asyncio.Semaphore(max_concurrent)
         self._tasks: dict[PanelId, asyncio.Task[None]] = {}
         self._recovery = recovery
         self._closing = False
         self._stopped: set[PanelId] = set()
+        self._heartbeat_s = heartbeat_s
+        self._stalled_after_s = stalled_after_s
+        self._keeper: asyncio.Task[None] | None = None
+        self._outage = Outage("the database (for running panels)", log)
+        self.retries = 0  # runs started again after a database fault
 
     @property
     def running(self) -> Mapping[PanelId, asyncio.Task[None]]:
@@ -158,12 +194,21 @@ class LocalPanelPool:
 
     async def _guarded(self, tenant: TenantId, panel_id: PanelId) -> None:
         async with self._semaphore:
-            try:
-                await self._run.execute(tenant, panel_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("panel %s: run crashed", panel_id)
+            delay = RETRY_FIRST_S
+            while not self._closing:
+                try:
+                    await self._run.execute(tenant, panel_id)
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except StorageUnavailable as exc:  # logged once per outage by the storage itself
+                    log.debug("panel %s: %s; running it again in %.1f s", panel_id, exc.detail, delay)
+                except Exception:
+                    log.exception("panel %s: run crashed", panel_id)
+                    return
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: not every run at once
+                delay = min(2 * delay, RETRY_MAX_S)
+                self.retries += 1
 
     def is_running(self, panel_id: PanelId) -> bool:
         return panel_id in self._tasks
@@ -195,16 +240,57 @@ class LocalPanelPool:
         """Resume panels left queued or in progress by an earlier process."""
         if self._recovery is None:
             return 0
-        found = await self._recovery.unfinished()
+        try:
+            found = await self._recovery.unfinished()
+        except StorageUnavailable:  # logged by the storage; the keeper takes them over once it is back
+            return 0
         for tenant, panel_id in found:
             await self.submit(tenant, panel_id)
         if found:
             log.info("resuming %d unfinished panels", len(found))
         return len(found)
 
+    async def start(self, *, reclaim: bool) -> None:
+        """Beat for this pool's panels from now on and, with `reclaim`, take over panels nobody runs."""
+        if self._recovery is not None:
+            self._keeper = asyncio.create_task(self._keep(self._recovery, reclaim=reclaim), name="panel-keeper")
+
+    async def _keep(self, recovery: RecoveryScanner, *, reclaim: bool) -> None:
+        delay = self._heartbeat_s
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                if self._tasks:
+                    await recovery.beat(list(self._tasks))
+                if reclaim:
+                    await self.reclaim(recovery)
+            except asyncio.CancelledError:
+                raise
+            except StorageUnavailable as exc:
+                self._outage.failed(exc, consequence="panels are taken over when it is back")
+                delay = min(2 * delay, RETRY_MAX_S)
+                continue
+            except Exception:
+                log.exception("the panel keeper failed")
+            self._outage.succeeded()
+            delay = self._heartbeat_s
+
+    async def reclaim(self, recovery: RecoveryScanner) -> int:
+        """Take over the queued or running panels whose runner has been silent for `stalled_after_s`."""
+        found = await recovery.orphaned(silent_for_s=self._stalled_after_s)
+        taken = [(tenant, panel_id) for tenant, panel_id in found if panel_id not in self._tasks]
+        for tenant, panel_id in taken:
+            await self.submit(tenant, panel_id)
+        if taken:
+            log.warning("took over %d panel%s that nobody was running", len(taken), "" if len(taken) == 1 else "s")
+        return len(taken)
+
     async def close(self) -> None:
         """Stop every run without changing its status: the next start resumes them."""
         self._closing = True
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

@@ -25,6 +25,8 @@ class PanelStream:
     last_event_id: int
     _hub: EventHub
     _uow: UnitOfWorkFactory
+    finished: bool = False
+    """Whether the stream ended because the panel did (its terminal event was sent, or had been)."""
 
     @property
     def finished(self) -> bool:
@@ -39,9 +41,11 @@ class PanelStream:
                 yield self.replay
                 last = self.subscriber.last_seq = self.replay[-1].seq or last
                 if any(e.terminal for e in self.replay):
+                    self.finished = True
                     return
             if self.panel.status.is_terminal and not self.subscriber.closed:
                 # Everything up to the end was asked for and already sent (or skipped by the resume id).
+                self.finished = True
                 return
             while True:
                 batch = await self.subscriber.next()
@@ -69,6 +73,7 @@ class PanelStream:
                 if out:
                     yield out
                     if any(e.terminal for e in out):
+                        self.finished = True
                         return
                 if ended:
                     return

@@ -60,6 +60,12 @@ class BuiltinAgentReadOnly(DomainError):
         self.agent_id = agent_id
 
 
+class AgentLimitReached(DomainError):
+    """The tenant has as many experts of its own as it may have."""
+
+    title = "Too many experts"
+
+
 class IllegalTransition(DomainError):
     title = "Illegal status transition"
 

@@ -11,6 +11,14 @@ from ask_panel.domain.errors import InvalidInput
 from ask_panel.domain.llm import OutputMode
 
 AGENT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,63}$")
+# Every field of a tenant's expert is bounded: an expert is a few kilobytes at most.
+MAX_NAME_CHARS = 200
+MAX_ROLE_CHARS = 200
+MAX_EXPERTISE_TERMS = 20
+MAX_EXPERTISE_TERM_CHARS = 100
+MAX_INSTRUCTIONS_CHARS = 4000
+MAX_MODEL_CHARS = 200
+MAX_PROVIDER_CHARS = 40
 MIN_AUTO_MEMBERS = 3
 MAX_AUTO_MEMBERS = 5
 MAX_MEMBERS = 10
@@ -35,8 +43,13 @@ class Expert:
         return f"You are {self.name}, {self.role}. Expertise: {', '.join(self.expertise)}.\n{self.instructions}"
 
 
+def is_agent_id(value: str) -> bool:
+    """Whether `value` has the form of an expert id (anything else names no expert)."""
+    return AGENT_ID_PATTERN.fullmatch(value) is not None
+
+
 def validate_agent_id(agent_id: str) -> None:
-    if not AGENT_ID_PATTERN.match(agent_id):
+    if not is_agent_id(agent_id):
         raise InvalidInput(
             "agent_id must be 2-64 characters of lowercase letters, digits, '_' or '-', starting with a letter or digit"
         )

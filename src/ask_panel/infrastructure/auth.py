@@ -39,6 +39,17 @@ def _tenants(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset(found)
 
 
+NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _numeric_dates(claims: dict[str, Any]) -> None:
+    """RFC 7519: `exp`, `nbf` and `iat` are NumericDates, JSON numbers (PyJWT also takes numeric strings)."""
+    for name in NUMERIC_DATE_CLAIMS:
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidJwt(f"invalid token: the {name} claim must be a number")
+
+
 class JwtVerifier:
     """Chooses the key by the JWT's algorithm; a token can never pick an algorithm we did not allow."""
 
@@ -101,6 +112,7 @@ class JwtVerifier:
             raise InvalidJwt("token expired") from None
         except jwt.PyJWTError as exc:
             raise InvalidJwt(f"invalid token: {exc}") from None
+        _numeric_dates(claims)
         return Principal(claims.get("sub"), _tenants(claims))
 
 

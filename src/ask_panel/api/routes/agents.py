@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from ask_panel.api.deps import Agents, Tenant
 from ask_panel.api.routes.responses import problems
 from ask_panel.api.schemas import AgentListResponse, CreateAgentRequest, ReplaceAgentRequest, UpdateAgentRequest
+from ask_panel.application.agents import DEFAULT_PAGE, MAX_PAGE
 from ask_panel.domain.experts import Expert
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 PROBLEMS = problems(400, 401, 403)
+MAX_OFFSET = 2**31 - 1
 
 
 @router.get("", operation_id="listAgents", response_model=AgentListResponse, responses=PROBLEMS)
-async def list_agents(tenant: Tenant, agents: Agents) -> AgentListResponse:
-    """Built-in experts first, then the tenant's own."""
-    return AgentListResponse(agents=await agents.list(tenant))
+async def list_agents(
+    tenant: Tenant,
+    agents: Agents,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Experts per page")] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> AgentListResponse:
+    """Built-in experts first, then the tenant's own, oldest first, a page at a time (`total` counts all)."""
+    page = await agents.list(tenant, limit=limit, offset=offset)
+    return AgentListResponse(agents=page.agents, total=page.total, limit=limit, offset=offset)
 
 
 @router.post(
@@ -27,7 +37,8 @@ async def list_agents(tenant: Tenant, agents: Agents) -> AgentListResponse:
     responses=problems(400, 401, 403, 409, 422),
 )
 async def create_agent(body: CreateAgentRequest, tenant: Tenant, agents: Agents) -> Expert:
-    """Add an expert visible only to this tenant; its id may not shadow a built-in one (409)."""
+    """Add an expert visible only to this tenant; its id may not shadow a built-in one (409), and a tenant
+    has at most ASK_PANEL_MAX_AGENTS_PER_TENANT experts of its own (409 `agent-limit` beyond)."""
     return await agents.create(tenant, body.to_expert())
 
 

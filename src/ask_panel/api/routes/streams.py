@@ -232,13 +232,32 @@ async def websocket_stream(websocket: WebSocket, panel_id: str) -> None:
         open_streams.dec()
         for task in (sender, receiver):
             task.cancel()
-        await asyncio.gather(sender, receiver, return_exceptions=True)
+        results = await asyncio.gather(sender, receiver, return_exceptions=True)
         stream.close()
         if websocket.application_state is WebSocketState.CONNECTED:
+            code, reason = _close_code(stream, container.hub.closing, results[0])
             # Bounded like every send: a client that stopped reading would block the close frame forever.
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(container.settings.stream_send_timeout_s):
-                    await websocket.close(code=1000)
+                    await websocket.close(code=code, reason=reason)
+
+
+# WebSocket close codes (RFC 6455 7.4.1, and the IANA registry for 1012).
+FINISHED, POLICY, INTERNAL, RESTART = 1000, 1008, 1011, 1012
+
+
+def _close_code(stream: PanelStream, shutting_down: bool, sent: object) -> tuple[int, str]:
+    """Why a WebSocket stream ends, as its close code says it: a client can tell the end of the panel
+    (1000) from a server restart (1012, reconnect with `last_event_id`) and from being let go (1008)."""
+    if stream.finished:
+        return FINISHED, "the panel has ended"
+    if shutting_down:
+        return RESTART, "the server is restarting; reconnect with last_event_id"
+    if stream.subscriber.dropped or isinstance(sent, TimeoutError):
+        return POLICY, "the client did not keep up; reconnect with last_event_id"
+    if isinstance(sent, Exception):
+        return INTERNAL, "the stream failed; reconnect with last_event_id"
+    return FINISHED, ""
 
 
 async def _deny(websocket: WebSocket, exc: Exception) -> None:

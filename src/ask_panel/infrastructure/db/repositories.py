@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
@@ -25,6 +25,8 @@ from ask_panel.infrastructure.db.tables import agents, panel_events, panels, str
 from ask_panel.infrastructure.serialization.events import event_data, stored_type
 from ask_panel.infrastructure.serialization.panels import panel_body, panel_of
 
+UNFINISHED = [PanelStatus.QUEUED.value, PanelStatus.IN_PROGRESS.value]
+AGENT_ORDER = (agents.c.created_at, agents.c.agent_id)
 # Statements built once; values come as parameters (no per-call compilation of literals).
 INSERT_PANEL = insert(panels)
 INSERT_EVENTS = insert(panel_events)
@@ -195,8 +197,16 @@ class SqlAgentRepository:
         )
 
     async def all(self) -> list[Expert]:
-        rows = (await self._conn.execute(self._scope.select(agents).order_by(agents.c.created_at))).all()
+        rows = (await self._conn.execute(self._scope.select(agents).order_by(*AGENT_ORDER))).all()
         return [self._to_expert(r) for r in rows]
+
+    async def page(self, *, limit: int, offset: int) -> list[Expert]:
+        stmt = self._scope.select(agents).order_by(*AGENT_ORDER).limit(limit).offset(offset)
+        return [self._to_expert(r) for r in (await self._conn.execute(stmt)).all()]
+
+    async def count(self) -> int:
+        stmt = self._scope.select(agents).with_only_columns(func.count())
+        return int((await self._conn.execute(stmt)).scalar_one())
 
     async def get(self, agent_id: str) -> Expert | None:
         row = (await self._conn.execute(self._scope.select(agents, agents.c.agent_id == agent_id))).first()
@@ -282,7 +292,7 @@ class SqlTicketStore:
 
 
 class SqlRecoveryScanner:
-    """Finds unfinished panels of every tenant (start-up recovery only)."""
+    """Finds unfinished and orphaned panels of every tenant, and records the heartbeats of their runs."""
 
     def __init__(self, database: Any) -> None:
         self._db = database
@@ -290,8 +300,42 @@ class SqlRecoveryScanner:
     async def unfinished(self) -> list[tuple[TenantId, PanelId]]:
         stmt = (
             select(panels.c.tenant_id, panels.c.panel_id)
-            .where(panels.c.status.in_([PanelStatus.QUEUED.value, PanelStatus.IN_PROGRESS.value]))
+            .where(panels.c.status.in_(UNFINISHED))
             .order_by(panels.c.created_at)
+        )
+        async with self._db.system_connection() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [(TenantId(uuid.UUID(r.tenant_id)), PanelId(uuid.UUID(r.panel_id))) for r in rows]
+
+    async def beat(self, panel_ids: Sequence[PanelId]) -> None:
+        if not panel_ids:
+            return
+        stmt = (
+            update(panels)
+            .where(panels.c.panel_id.in_([str(p) for p in panel_ids]), panels.c.status.in_(UNFINISHED))
+            .values(heartbeat_at=utcnow())
+        )
+        lock = self._db.write_lock
+        if lock is not None:
+            await lock.acquire()
+        try:
+            async with self._db.system_connection() as conn:
+                await conn.execute(stmt)
+                await conn.commit()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    async def orphaned(self, *, silent_for_s: float) -> list[tuple[TenantId, PanelId]]:
+        cutoff = utcnow() - timedelta(seconds=silent_for_s)
+        stmt = (
+            select(panels.c.tenant_id, panels.c.panel_id)
+            .where(
+                panels.c.status.in_(UNFINISHED),
+                panels.c.updated_at < cutoff,
+                or_(panels.c.heartbeat_at.is_(None), panels.c.heartbeat_at < cutoff),
+            )
+            .order_by(panels.c.updated_at)
         )
         async with self._db.system_connection() as conn:
             rows = (await conn.execute(stmt)).all()

@@ -63,6 +63,7 @@ panels = Table(
     Column("body", JsonDocument, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime()),  # the last beat of the process running it (queued or in progress)
     UniqueConstraint("tenant_id", "idempotency_key", name="uq_panels_tenant_idempotency_key"),
     Index("ix_panels_tenant_created", "tenant_id", "created_at"),
     Index("ix_panels_status", "status"),

@@ -5,6 +5,11 @@ Worker liveness comes from procrastinate's heartbeats: a job whose worker stoppe
 retried, and the next run resumes the panel from its last checkpoint under a new attempt (which
 fences out the old one if it was only slow). Panels left queued or in progress without a job
 (a lost defer, a worker stopped mid-run) are deferred again by the reconciler.
+
+A worker paused (SIGSTOP, a long GC or VM pause) past `stalled_after_s` comes back to jobs that were
+retried meanwhile: its runs stop at the attempt fence or finish the panel, and procrastinate then
+fails to record the end of a job another worker (or its own second fetch) already ended, in a task
+nobody awaits. `quiet_taken_over_jobs` turns that into one plain line instead of a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
@@ -68,6 +74,33 @@ class ProcrastinateExecutor:
         """The run is in a worker: it stops on the `panel_cancelled` wake-up (and is fenced anyway)."""
 
 
+def _taken_over(exception: BaseException | None) -> bool:
+    """The end of a job could not be recorded because the job was retried elsewhere and ended meanwhile."""
+    return (
+        isinstance(exception, procrastinate_errors.ConnectorException)
+        and exception.__cause__ is not None
+        and "Job was not found" in str(exception.__cause__)
+    )
+
+
+def quiet_taken_over_jobs(loop: asyncio.AbstractEventLoop) -> None:
+    """Install, on the worker's loop, a handler that logs a taken-over job's end in one line."""
+    previous = loop.get_exception_handler()
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if _taken_over(context.get("exception")):
+            future = context.get("future")
+            name = future.get_name() if isinstance(future, asyncio.Task) else "a job"
+            log.info("%s was taken over while this worker was paused; another run ended it", name)
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
+
+
 class WorkerUpkeep:
     """Retries jobs of dead workers and re-defers orphaned panels, every `interval_s`."""
 
@@ -107,7 +140,8 @@ class WorkerUpkeep:
     async def redefer_orphans(self) -> None:
         query = text(
             "SELECT p.tenant_id, p.panel_id FROM panels p WHERE p.status IN ('queued', 'in_progress') "
-            "AND p.updated_at < now() - make_interval(secs => :grace) AND NOT EXISTS ("
+            "AND p.updated_at < now() - make_interval(secs => :grace) "
+            "AND (p.heartbeat_at IS NULL OR p.heartbeat_at < now() - make_interval(secs => :grace)) AND NOT EXISTS ("
             "SELECT 1 FROM procrastinate_jobs j WHERE j.lock = p.panel_id AND j.status IN ('todo', 'doing'))"
         )
         async with self._db.system_connection() as conn:

@@ -6,8 +6,9 @@ to the unit of work's changes (which `commit` applies).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ask_panel.application.ports import PanelPage, Ticket
 from ask_panel.domain.errors import AgentAlreadyExists, IdempotencyConflict, PanelNotFound, StaleAttempt
@@ -22,6 +23,7 @@ from ask_panel.infrastructure.serialization.events import event_data
 from ask_panel.infrastructure.serialization.panels import panel_body, panel_of, panel_row
 
 TERMINAL = frozenset(s.value for s in PanelStatus if s.is_terminal)
+UNFINISHED = frozenset({PanelStatus.QUEUED.value, PanelStatus.IN_PROGRESS.value})
 
 
 class MemoryPanelRepository:
@@ -141,6 +143,12 @@ class MemoryAgentRepository:
         merged = {**self._store.tables.agents, **self._changes.agents}
         return [expert for (tenant, _), expert in merged.items() if tenant == self._tenant_key and expert is not None]
 
+    async def page(self, *, limit: int, offset: int) -> list[Expert]:
+        return (await self.all())[offset : offset + limit]
+
+    async def count(self) -> int:
+        return len(await self.all())
+
     async def get(self, agent_id: str) -> Expert | None:
         key = (self._tenant_key, agent_id)
         if key in self._changes.agents:
@@ -196,14 +204,35 @@ class MemoryTicketStore:
 
 
 class MemoryRecoveryScanner:
-    """Finds unfinished panels of every tenant (start-up recovery only)."""
+    """Finds unfinished and orphaned panels of every tenant, and records the heartbeats of their runs."""
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
 
     async def unfinished(self) -> list[tuple[TenantId, PanelId]]:
-        running = (PanelStatus.QUEUED.value, PanelStatus.IN_PROGRESS.value)
         rows = sorted(
-            (p.row for p in self._store.tables.panels.values() if p.row.status in running), key=lambda r: r.created_at
+            (p.row for p in self._store.tables.panels.values() if p.row.status in UNFINISHED),
+            key=lambda r: r.created_at,
+        )
+        return [(TenantId.from_string(r.tenant_id), PanelId.from_string(r.panel_id)) for r in rows]
+
+    async def beat(self, panel_ids: Sequence[PanelId]) -> None:
+        now = utcnow()
+        panels = self._store.tables.panels
+        for panel_id in panel_ids:
+            stored = panels.get(str(panel_id))
+            if stored is not None and stored.row.status in UNFINISHED:
+                self._store.heartbeats[str(panel_id)] = now
+
+    async def orphaned(self, *, silent_for_s: float) -> list[tuple[TenantId, PanelId]]:
+        cutoff = utcnow() - timedelta(seconds=silent_for_s)
+        beats = self._store.heartbeats
+        rows = sorted(
+            (
+                p.row
+                for key, p in self._store.tables.panels.items()
+                if p.row.status in UNFINISHED and p.row.updated_at < cutoff and beats.get(key, cutoff) <= cutoff
+            ),
+            key=lambda r: r.updated_at,
         )
         return [(TenantId.from_string(r.tenant_id), PanelId.from_string(r.panel_id)) for r in rows]

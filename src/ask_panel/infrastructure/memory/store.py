@@ -47,6 +47,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.tables = Tables()
         self.write_lock = asyncio.Lock()
+        self.heartbeats: dict[str, datetime] = {}  # panel id -> the last beat of the process running it
 
     def apply(self, changes: Tables) -> None:
         """Make a unit of work's changes visible at once (no await: nobody sees half of them)."""
