@@ -150,6 +150,10 @@ def test_token_deltas_reach_a_watcher_on_another_node(pg_url: str, tmp_path: Pat
                         connected.set()
                         lines.append(line)
 
+            for _ in range(300):  # the worker listens on the bus before the watcher announces its interest
+                if "is taking panels" in worker.output():
+                    break
+                time.sleep(0.1)
             thread = threading.Thread(target=watch)
             thread.start()
             assert connected.wait(30)
