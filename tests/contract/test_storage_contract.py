@@ -342,3 +342,17 @@ async def test_a_panel_is_orphaned_when_neither_its_runner_beats_nor_it_changes(
     assert await storage.recovery.orphaned(silent_for_s=0.2) == [(A, queued.panel_id), (B, running.panel_id)]
     await storage.recovery.beat([running.panel_id, ended.panel_id])
     assert await storage.recovery.orphaned(silent_for_s=0.2) == [(A, queued.panel_id)], "its runner beats"
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # row-level security is PostgreSQL's
+async def test_a_heartbeat_leaves_no_tenant_crossing_flag_on_a_pooled_connection(storage: Storage) -> None:
+    from sqlalchemy import text
+
+    panel = await started(storage)
+    for _ in range(3):  # whichever pooled connection the next unit of work gets
+        await storage.recovery.beat([panel.panel_id])
+        await storage.recovery.orphaned(silent_for_s=60)
+    for _ in range(12):
+        async with storage.uow(B) as uow:
+            flag = (await uow.connection.execute(text("SELECT current_setting('app.system', true)"))).scalar()  # type: ignore[attr-defined]
+        assert flag in (None, "", "off")

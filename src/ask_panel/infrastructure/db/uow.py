@@ -127,16 +127,16 @@ class SqlUnitOfWorkFactory:
 
 @asynccontextmanager
 async def system_connection(database: Database) -> AsyncIterator[AsyncConnection]:
-    """A connection that may read across tenants (recovery); with RLS it sets the bypass flag."""
+    """A connection that may read (and beat) across tenants; with RLS it sets the bypass flag.
+
+    The flag is local to the connection's transaction: whether the caller commits or not, it is gone
+    when the transaction ends, and the pooled connection never carries it to a tenant's unit of work.
+    """
     try:
         async with database.engine.connect() as conn:
             if database.is_postgres:
-                await conn.execute(text("SELECT set_config('app.system', 'on', false)"))
-            try:
-                yield conn
-            finally:
-                if database.is_postgres:
-                    await conn.execute(text("SELECT set_config('app.system', 'off', false)"))
+                await conn.execute(text("SELECT set_config('app.system', 'on', true)"))
+            yield conn
     except Exception as error:
         database.health.raise_translated(error)
         raise

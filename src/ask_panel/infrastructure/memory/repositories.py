@@ -227,6 +227,8 @@ class MemoryRecoveryScanner:
     async def orphaned(self, *, silent_for_s: float) -> list[tuple[TenantId, PanelId]]:
         cutoff = utcnow() - timedelta(seconds=silent_for_s)
         beats = self._store.heartbeats
+        for key in [k for k, p in self._store.tables.panels.items() if k in beats and p.row.status not in UNFINISHED]:
+            del beats[key]  # an ended panel needs no heartbeat
         rows = sorted(
             (
                 p.row
