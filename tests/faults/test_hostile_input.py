@@ -99,6 +99,7 @@ async def test_unusual_but_storable_text_is_kept_faithfully_on_every_store(clien
 # ---- item 6: experts bounded in every field, in number, and read a page at a time ----------------------
 
 
+@pytest.mark.parametrize("database_url", ["memory"], indirect=True)  # refused before any store is touched
 @pytest.mark.parametrize(
     "overrides",
     [
