@@ -32,6 +32,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,7 +150,8 @@ async def redis_scenario(url: str, base: dict[str, str], outage_s: float, *, fro
         api = start(["serve", "--port", str(port), "--no-migrate", "--no-worker"], env)
         try:
             await asyncio.to_thread(wait_status, port, "/healthz")
-            ready: dict[str, float] = {}
+            ready: list[float] = []
+            threads: list[threading.Thread] = []
 
             def fault() -> None:
                 if not from_start:
@@ -157,10 +159,14 @@ async def redis_scenario(url: str, base: dict[str, str], outage_s: float, *, fro
 
             def recover() -> None:
                 proxy.pass_through()
-                ready["at"] = time.monotonic()
+                thread = threading.Thread(target=lambda: ready.append(wait_status(port, "/readyz")))
+                thread.start()
+                threads.append(thread)
 
             inside, later, ended = await watched_panels(port, url, fault, recover, outage_s=outage_s)
-            back = await asyncio.to_thread(wait_status, port, "/readyz")
+            for thread in threads:
+                await asyncio.to_thread(thread.join)
+            back = ready[0] if ready else float("nan")
             label = "Redis refused from the start" if from_start else f"Redis stalled {outage_s:g} s"
             rows.append(latency_row(f"{label}: events committed during the fault", inside))
             rows.append(latency_row(f"{label}: events committed after it", later))
@@ -311,9 +317,8 @@ async def slowloris_scenario(url: str, base: dict[str, str], connections: int = 
         stop(api)
 
 
-async def main(args: argparse.Namespace) -> None:
+async def main(args: argparse.Namespace, name: str, url: str) -> None:
     raise_nofile()
-    name, url = scratch_postgres()
     base = {k: v for k, v in os.environ.items() if not k.startswith("ASK_PANEL_")}
     base |= {"ASK_PANEL_DATABASE_URL": url, "ASK_PANEL_AUTH_MODE": "none", "ASK_PANEL_SIMULATED_TOKEN_DELAY_MS": "8"}
     only = set(args.only.split(",")) if args.only else None
@@ -348,4 +353,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--outage-s", type=float, default=15.0)
     parser.add_argument("--only", default="")
-    asyncio.run(main(parser.parse_args()))
+    database, database_url = scratch_postgres()  # migrates: before the event loop starts
+    asyncio.run(main(parser.parse_args(), database, database_url))

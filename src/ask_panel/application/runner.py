@@ -147,7 +147,7 @@ def root_cause(exc: BaseException) -> BaseException:
 
 
 RETRY_FIRST_S = 0.5
-RETRY_MAX_S = 30.0
+RETRY_MAX_S = 10.0
 
 
 class LocalPanelPool:
