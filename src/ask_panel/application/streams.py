@@ -25,7 +25,7 @@ class PanelStream:
     last_event_id: int
     _hub: EventHub
     _uow: UnitOfWorkFactory
-    finished: bool = False
+    ended_with_panel: bool = False
     """Whether the stream ended because the panel did (its terminal event was sent, or had been)."""
 
     @property
@@ -41,11 +41,11 @@ class PanelStream:
                 yield self.replay
                 last = self.subscriber.last_seq = self.replay[-1].seq or last
                 if any(e.terminal for e in self.replay):
-                    self.finished = True
+                    self.ended_with_panel = True
                     return
             if self.panel.status.is_terminal and not self.subscriber.closed:
                 # Everything up to the end was asked for and already sent (or skipped by the resume id).
-                self.finished = True
+                self.ended_with_panel = True
                 return
             while True:
                 batch = await self.subscriber.next()
@@ -73,9 +73,10 @@ class PanelStream:
                 if out:
                     yield out
                     if any(e.terminal for e in out):
-                        self.finished = True
+                        self.ended_with_panel = True
                         return
                 if ended:
+                    self.ended_with_panel = True
                     return
         finally:
             self._hub.unsubscribe(self.subscriber)

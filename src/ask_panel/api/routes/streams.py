@@ -249,7 +249,7 @@ FINISHED, POLICY, INTERNAL, RESTART = 1000, 1008, 1011, 1012
 def _close_code(stream: PanelStream, shutting_down: bool, sent: object) -> tuple[int, str]:
     """Why a WebSocket stream ends, as its close code says it: a client can tell the end of the panel
     (1000) from a server restart (1012, reconnect with `last_event_id`) and from being let go (1008)."""
-    if stream.finished:
+    if stream.ended_with_panel:
         return FINISHED, "the panel has ended"
     if shutting_down:
         return RESTART, "the server is restarting; reconnect with last_event_id"
