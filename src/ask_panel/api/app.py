@@ -38,7 +38,7 @@ class AskPanelAPI(FastAPI):
     watch_fast_path = True
 
     def build_middleware_stack(self) -> ASGIApp:
-        stack = AnsweredErrors(super().build_middleware_stack())
+        stack: ASGIApp = AnsweredErrors(super().build_middleware_stack())
         if self.watch_fast_path:
             stack = WatchStreamFastPath(stack)
         policy: CorsPolicy = self.state.cors_policy

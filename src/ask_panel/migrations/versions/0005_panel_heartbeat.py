@@ -1,8 +1,8 @@
 """Panels carry their runner's heartbeat (`heartbeat_at`): a queued or running panel whose runner stopped
 beating is taken over by another process, continuously and not only at start-up.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
