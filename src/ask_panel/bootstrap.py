@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ask_panel.application.agents import AgentService
 from ask_panel.application.discussion import UnitOfWorkCheckpoints
+from ask_panel.application.drain import CheckpointGate, Drain
 from ask_panel.application.hub import EventHub
 from ask_panel.application.panels import PanelService
 from ask_panel.application.ports import (
@@ -29,7 +30,7 @@ from ask_panel.application.ports import (
 )
 from ask_panel.application.pricing import PriceTable
 from ask_panel.application.reconcile import LogReconciler
-from ask_panel.application.runner import LocalPanelPool, PanelRun
+from ask_panel.application.runner import LocalPanelPool
 from ask_panel.application.streams import StreamService
 from ask_panel.application.tickets import TicketService
 from ask_panel.config import MEMORY_DATABASE_URL, Settings
@@ -39,13 +40,14 @@ from ask_panel.infrastructure.bus.deltas import DeltaForwarder
 from ask_panel.infrastructure.bus.fanout import FanoutPublisher
 from ask_panel.infrastructure.bus.wakeup import WakeupSender
 from ask_panel.infrastructure.db.engine import Database
+from ask_panel.infrastructure.llm.metered import MeteredProvider
 from ask_panel.infrastructure.llm.registry import Providers
-from ask_panel.infrastructure.llm.resilient import ResilientProvider
 from ask_panel.infrastructure.llm.simulated import SimulatedProvider
 from ask_panel.infrastructure.memory.repositories import MemoryRecoveryScanner
 from ask_panel.infrastructure.memory.store import MemoryStore
 from ask_panel.infrastructure.memory.uow import MemoryUnitOfWorkFactory
 from ask_panel.observability import metrics
+from ask_panel.observability.instrumented import InstrumentedPanelRun, MeteredPublisher, TracedPanelService
 from ask_panel.observability.readings import hub_readings, pool_readings
 
 log = logging.getLogger(__name__)
@@ -57,10 +59,13 @@ async def _nothing() -> None:
     return None
 
 
-def build_providers(settings: Settings) -> Providers:
+def build_providers(settings: Settings, prices: PriceTable | None = None) -> Providers:
+    prices = prices or PriceTable()
+
     def resilient(provider: LLMProvider) -> LLMProvider:
-        return ResilientProvider(
+        return MeteredProvider(
             provider,
+            cost=prices.cost,
             attempts=settings.llm_max_attempts,
             timeout_s=settings.llm_timeout_s,
             backoff_s=0.05 if settings.llm_provider == "simulated" else 0.5,
@@ -123,6 +128,7 @@ class Container:
     providers: Providers
     verifier: JwtVerifier | None
     origin: str
+    drain: Drain
     ready: Step = _nothing
     starting: list[Step] = field(default_factory=list)
     stopping: list[Step] = field(default_factory=list)
@@ -170,8 +176,10 @@ def bootstrap(
     deltas = DeltaForwarder(bus, hub, origin=origin) if bus is not None else None
     if deltas is not None:
         publisher = FanoutPublisher(hub, deltas)
+    gate = CheckpointGate(MeteredPublisher(publisher))
+    publisher = gate
 
-    run = PanelRun(
+    run = InstrumentedPanelRun(
         uow_factory=uow,
         checkpoints=storage.checkpoints,
         publisher=publisher,
@@ -187,6 +195,7 @@ def bootstrap(
         stalled_after_s=settings.worker_stalled_after_s,
     )
     _track(hub, pool, storage.database)
+    drain = Drain(hub, gate, pool, timeout_s=settings.drain_timeout_s)
     reconciler = bridge = None
     if bus is not None:  # wake-ups from other processes can be lost: watchers also reconcile against the log
         reconciler = LogReconciler(hub, uow, storage.heads, interval_s=settings.stream_reconcile_s)
@@ -229,7 +238,7 @@ def bootstrap(
         )
     return Container(
         settings=settings,
-        panels=PanelService(uow, executor, publisher, max_query_chars=settings.max_query_chars),
+        panels=TracedPanelService(uow, executor, publisher, max_query_chars=settings.max_query_chars),
         agents=AgentService(uow, known_providers=providers.names, max_per_tenant=settings.max_agents_per_tenant),
         streams=StreamService(uow, hub),
         tickets=TicketService(uow, ttl_seconds=settings.ticket_ttl_s),
@@ -239,6 +248,7 @@ def bootstrap(
         providers=providers,
         verifier=verifier,
         origin=origin,
+        drain=drain,
         ready=_readiness(storage.ready, bus),
         starting=starting,
         stopping=stopping,

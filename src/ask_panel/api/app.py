@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 from ask_panel import __version__
 from ask_panel.api import errors, openapi
 from ask_panel.api.cors import CorsPolicy
+from ask_panel.api.drain import DrainMiddleware
 from ask_panel.api.fastpath import WatchStreamFastPath
 from ask_panel.api.middleware import AnsweredErrors, BodyLimitMiddleware, RequestIdMiddleware
 from ask_panel.api.routes import agents, docs, health, meta, metrics, panels, reports, streams, webapp
@@ -84,6 +85,7 @@ def create_app(
         app.state.container = container
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.http_body_timeout_s)
+    app.add_middleware(DrainMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(RequestTelemetryMiddleware)
     for module in (health, meta, metrics, panels, reports, streams, agents):

@@ -31,6 +31,12 @@ HEADERS = [
     (b"connection", b"keep-alive"),
 ]
 HEARTBEAT = sse_comment("heartbeat")
+# The last frame of a stream closed because this server shuts down (no id: Last-Event-ID stays as it was).
+RECONNECT = (
+    b"event: reconnect\n"
+    b'data: {"reason":"shutting_down","detail":"This server is shutting down: reconnect with Last-Event-ID '
+    b'to continue on another one."}\n\n'
+)
 
 
 class StreamSupervisor:
@@ -111,8 +117,10 @@ class SSEResponse(Response):
         try:
             await self._send(send, {"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await self._send(send, self._body(sse_retry(self._retry_ms)))
+            ended = False
             async with contextlib.aclosing(self.panel_stream.batches()) as batches:
                 async for batch in batches:
+                    ended = ended or (bool(batch) and batch[-1].terminal)
                     if not batch:
                         frame = HEARTBEAT
                     elif len(batch) == 1:
@@ -122,6 +130,8 @@ class SSEResponse(Response):
                     await self._send(send, self._body(frame))
                     if batch and batch[0].committed_at is not None:
                         lag.observe(time.time() - batch[0].committed_at)
+            if not ended and self.panel_stream.server_closing:
+                await self._send(send, self._body(RECONNECT))
             await self._send(send, {"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not self._timed_out or self._task is None or self._task.uncancel() > 0:

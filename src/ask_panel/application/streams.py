@@ -89,6 +89,11 @@ class PanelStream:
     def close(self) -> None:
         self._hub.unsubscribe(self.subscriber)
 
+    @property
+    def server_closing(self) -> bool:
+        """The process is shutting down (the stream should tell its client to reconnect elsewhere)."""
+        return self._hub.closing
+
 
 class StreamService:
     def __init__(self, uow_factory: UnitOfWorkFactory, hub: EventHub) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import ipaddress
 import logging
@@ -68,6 +69,7 @@ def serve_command(
 
     from ask_panel.api.app import create_app
     from ask_panel.api.server import server_config
+    from ask_panel.api.drain import drain_then
     from ask_panel.bootstrap import Container
 
     if settings.auth_mode == "none" and not is_loopback(host) and not insecure_allow_remote:
@@ -93,14 +95,20 @@ def serve_command(
     app = create_app(settings)
 
     class Server(uvicorn.Server):
+        loop: asyncio.AbstractEventLoop | None = None
+
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
+            self.loop = asyncio.get_running_loop()
             tune_gc()
 
         def handle_exit(self, sig: int, frame: object) -> None:
             container: Container | None = getattr(app.state, "container", None)
-            if container is not None:
-                container.hub.close_all()  # open streams end now instead of holding the shutdown up
+            if container is not None and self.loop is not None and not container.drain.active:
+                # The first signal drains (docs/deployment.md), then stops; a second one stops at once.
+                exit_now = functools.partial(super().handle_exit, sig, frame)  # type: ignore[arg-type]
+                self.loop.call_soon_threadsafe(drain_then, container.drain, exit_now)
+                return
             super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
     config = server_config(

@@ -23,7 +23,8 @@ def worker_command(ctx: typer.Context) -> None:
     import uvicorn
     from sqlalchemy.engine import make_url
 
-    from ask_panel.bootstrap import bootstrap
+    from ask_panel.bootstrap import Container, bootstrap
+    from ask_panel.config import Settings
 
     if make_url(settings.database_url).get_backend_name() != "postgresql":
         log.error("workers need PostgreSQL (ASK_PANEL_DATABASE_URL=postgresql+asyncpg://...)")
@@ -37,11 +38,39 @@ def worker_command(ctx: typer.Context) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await container.start()
+        probes = await serve_worker_probes(container, settings)
         log.info("worker %s is taking panels", container.origin)
         try:
             await stop.wait()
+            # Running turns get up to ASK_PANEL_DRAIN_TIMEOUT_S to reach their next checkpoint; a second signal
+            # stops at once.
+            stop.clear()
+            drained = container.drain.begin()
+            await asyncio.wait([drained, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
         finally:
             await container.stop()
+            if probes is not None:
+                await probes.shutdown()
+
+    async def serve_worker_probes(container: Container, settings: Settings) -> uvicorn.Server | None:
+        """/metrics, /healthz and /readyz on ASK_PANEL_WORKER_METRICS_PORT, when it is set."""
+        if settings.worker_metrics_port is None:
+            return None
+        from ask_panel.api.worker_app import create_worker_app
+
+        config = uvicorn.Config(
+            create_worker_app(container),
+            host=settings.worker_metrics_host,
+            port=settings.worker_metrics_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)  # started without serve(): the worker keeps its own signal handlers
+        config.load()
+        server.lifespan = config.lifespan_class(config)
+        await server.startup()
+        return server
 
     loop_factory = uvicorn.Config(app="ask_panel.api.app:create_app").get_loop_factory()  # uvloop if installed
     with asyncio.Runner(loop_factory=loop_factory) as runner:

@@ -16,6 +16,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
+__all__ = ["Status", "StatusCode"]  # for callers that set a span's status
+
 _tracer: Tracer | None = None
 
 

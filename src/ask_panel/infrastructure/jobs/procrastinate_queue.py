@@ -22,12 +22,14 @@ from typing import Any
 
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
+from procrastinate.connector import BaseConnector
+from procrastinate.types import JSONDict
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.infrastructure.db.engine import Database
-from ask_panel.observability import metrics
+from ask_panel.observability import metrics, tracing
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +45,18 @@ def conninfo(database_url: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def build_app(database_url: str, run_panel: RunPanel | None = None) -> procrastinate.App:
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url)))
+def build_app(
+    database_url: str, run_panel: RunPanel | None = None, *, connector: BaseConnector | None = None
+) -> procrastinate.App:
+    """The job queue on the service's PostgreSQL database (`connector`: another one, e.g. in memory for tests)."""
+    app = procrastinate.App(connector=connector or procrastinate.PsycopgConnector(conninfo=conninfo(database_url)))
 
-    async def run_panel_job(tenant_id: str, panel_id: str) -> None:
+    async def run_panel_job(tenant_id: str, panel_id: str, trace: dict[str, str] | None = None) -> None:
+        """`trace`: the W3C trace context of the request that queued the panel (absent when not tracing)."""
         if run_panel is None:
             raise RuntimeError("this process only defers panels; it does not run them")
-        await run_panel(TenantId.from_string(tenant_id), PanelId.from_string(panel_id))
+        with tracing.continued(trace):
+            await run_panel(TenantId.from_string(tenant_id), PanelId.from_string(panel_id))
 
     app.task(name=TASK_NAME, queue=QUEUE)(run_panel_job)
     return app
@@ -57,8 +64,14 @@ def build_app(database_url: str, run_panel: RunPanel | None = None) -> procrasti
 
 async def defer(app: procrastinate.App, tenant: TenantId, panel_id: PanelId) -> None:
     task = app.configure_task(TASK_NAME, lock=str(panel_id), queueing_lock=str(panel_id))
+    carrier = tracing.carrier()  # the queuing request's trace continues in the worker
+    args: JSONDict = {"tenant_id": str(tenant), "panel_id": str(panel_id)}
+    if carrier:
+        trace: JSONDict = {}
+        trace.update(carrier)
+        args["trace"] = trace
     with contextlib.suppress(procrastinate_errors.AlreadyEnqueued):
-        await task.defer_async(tenant_id=str(tenant), panel_id=str(panel_id))
+        await task.defer_async(**args)
 
 
 class ProcrastinateExecutor:
@@ -184,12 +197,14 @@ class QueueReadings:
         yield "ask_panel_jobs_stalled", (), float(self.stalled)
 
 
-async def apply_schema(app: procrastinate.App) -> None:
-    """Create procrastinate's tables and functions if this database does not have them yet."""
+async def apply_schema(app: procrastinate.App) -> bool:
+    """Create procrastinate's tables and functions if this database does not have them yet (True: created)."""
     async with app.open_async():
         connector = app.connector
         exists = await connector.execute_query_one_async(
             "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
         )
-        if not exists["present"]:
-            await app.schema_manager.apply_schema_async()
+        if exists["present"]:
+            return False
+        await app.schema_manager.apply_schema_async()
+        return True

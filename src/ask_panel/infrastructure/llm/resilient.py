@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from ask_panel.application.ports import LLMProvider
 from ask_panel.domain.errors import ProviderError
 from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamPart, StreamRestart
+from ask_panel.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class ResilientProvider:
                     retryable=False,
                 ) from error
             self.retries += 1
+            metrics.LLM_RETRIES.labels(self.name, metrics.bounded("model", model or "default")).inc()
             if started:
                 yield StreamRestart(error.detail)
             delay = self._delay(attempt, error)

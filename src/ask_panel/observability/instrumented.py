@@ -1,0 +1,106 @@
+"""The use cases and the runner, instrumented from outside: spans, panel metrics and the log context of a run.
+
+The application stays free of metrics and tracing code; `bootstrap` builds these subclasses
+instead of the plain ones. Each override calls the application's own method and only observes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextvars import ContextVar
+
+from ask_panel.application.drain import running_panel
+from ask_panel.application.panels import Created, CreatePanel, PanelService
+from ask_panel.application.ports import EventPublisher, PanelPage
+from ask_panel.application.runner import PanelRun
+from ask_panel.domain.events import EventType, StoredEvent
+from ask_panel.domain.experts import Expert
+from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.panel import Panel
+from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.observability import metrics, tracing
+from ask_panel.observability.context import bind_run
+
+_run_panel_type: ContextVar[str] = ContextVar("run_panel_type", default="unknown")
+
+
+def _count(panel: Panel) -> None:
+    metrics.PANELS.labels(panel.status.value, panel.panel_type.value).inc()
+
+
+class InstrumentedPanelRun(PanelRun):
+    """A `panel.run` span, the run's log context (tenant, panel) and `ask_panel_panels_total` per outcome."""
+
+    async def execute(self, tenant: TenantId, panel_id: PanelId) -> PanelStatus | None:
+        bind_run(tenant, panel_id)
+        running_panel.set(panel_id)  # the drain's gate holds this run's commits, not a request's
+        _run_panel_type.set("unknown")
+        with tracing.span("panel.run", **{"ask_panel.panel_id": str(panel_id), "ask_panel.tenant_id": str(tenant)}):
+            status = await super().execute(tenant, panel_id)
+        if status is not None and status.is_terminal:
+            metrics.PANELS.labels(status.value, _run_panel_type.get()).inc()
+        return status
+
+    async def _claim(self, tenant: TenantId, panel_id: PanelId) -> tuple[Panel, dict[str, Expert]] | None:
+        claimed = await super()._claim(tenant, panel_id)
+        if claimed is not None:
+            panel = claimed[0]
+            _run_panel_type.set(panel.panel_type.value)
+            _count(panel)
+        return claimed
+
+
+class TracedPanelService(PanelService):
+    """A span per use case (`panels.create`, …) and `ask_panel_panels_total` for drafts, queued and cancelled panels."""
+
+    async def create(self, tenant: TenantId, command: CreatePanel) -> Created:
+        with tracing.span("panels.create", **{"ask_panel.panel_type": command.panel_type.value}):
+            created = await super().create(tenant, command)
+        if not created.replayed:
+            _count(created.panel)
+        return created
+
+    async def get(self, tenant: TenantId, panel_id: PanelId) -> Panel:
+        with tracing.span("panels.get"):
+            return await super().get(tenant, panel_id)
+
+    async def list(
+        self,
+        tenant: TenantId,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        status: PanelStatus | None = None,
+        panel_type: PanelType | None = None,
+    ) -> PanelPage:
+        with tracing.span("panels.list"):
+            return await super().list(tenant, limit=limit, offset=offset, status=status, panel_type=panel_type)
+
+    async def execute(self, tenant: TenantId, panel_id: PanelId) -> Panel:
+        with tracing.span("panels.execute", **{"ask_panel.panel_id": str(panel_id)}):
+            panel = await super().execute(tenant, panel_id)
+        _count(panel)
+        return panel
+
+    async def cancel(self, tenant: TenantId, panel_id: PanelId) -> Panel:
+        with tracing.span("panels.cancel", **{"ask_panel.panel_id": str(panel_id)}):
+            panel = await super().cancel(tenant, panel_id)
+        _count(panel)
+        return panel
+
+
+class MeteredPublisher:
+    """Counts the turns committed in this process (`ask_panel_turns_total`) on their way to the publisher."""
+
+    def __init__(self, inner: EventPublisher) -> None:
+        self._inner = inner
+        self.publish_delta = inner.publish_delta
+        self.wants_deltas = inner.wants_deltas
+
+    async def publish(self, panel_id: PanelId, events: Sequence[StoredEvent]) -> None:
+        for event in events:
+            if event.type == EventType.EXPERT_SPEAKING:
+                metrics.TURNS.labels("spoken").inc()
+            elif event.type == EventType.ERROR and not event.is_terminal:
+                metrics.TURNS.labels("failed").inc()
+        await self._inner.publish(panel_id, events)
