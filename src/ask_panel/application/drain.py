@@ -95,7 +95,7 @@ class Drain:
 
     async def _run(self) -> None:
         running = len(self._pool.running)
-        log.warning(
+        log.info(
             "draining: new panels refused, streams closed; %d running panels get up to %g s to reach a checkpoint",
             running,
             self.timeout_s,
@@ -104,7 +104,7 @@ class Drain:
         held = await self._gate.wait_until_held(self._pool, self.timeout_s)
         left = set(self._pool.running) - self._gate.held
         if held:
-            log.warning("drained: %d panels held at a checkpoint; they resume on the next start", len(self._gate.held))
+            log.info("drained: %d panels held at a checkpoint; they resume on the next start", len(self._gate.held))
         else:
             log.warning(
                 "drain bound reached: %d panels held at a checkpoint, %d stopped mid-turn (they resume from their"
