@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
-from ask_panel.infrastructure.db.migrate import alembic_config, head_revision
+from ask_panel.infrastructure.db.migrate import alembic_config
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +31,10 @@ def migrate(database: Path) -> str:
 
 def shipped() -> int:
     return len(list(ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()))
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def test_migrate_on_an_empty_database_names_each_migration_it_applied(tmp_path: Path) -> None:
