@@ -48,7 +48,7 @@ from ask_panel.infrastructure.memory.store import MemoryStore
 from ask_panel.infrastructure.memory.uow import MemoryUnitOfWorkFactory
 from ask_panel.observability import metrics
 from ask_panel.observability.instrumented import InstrumentedPanelRun, MeteredPublisher, TracedPanelService
-from ask_panel.observability.readings import hub_readings, pool_readings
+from ask_panel.observability.readings import drain_readings, hub_readings, pool_readings
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +196,7 @@ def bootstrap(
     )
     _track(hub, pool, storage.database)
     drain = Drain(hub, gate, pool, timeout_s=settings.drain_timeout_s)
+    metrics.track(drain, drain_readings)
     reconciler = bridge = None
     if bus is not None:  # wake-ups from other processes can be lost: watchers also reconcile against the log
         reconciler = LogReconciler(hub, uow, storage.heads, interval_s=settings.stream_reconcile_s)

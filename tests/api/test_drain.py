@@ -49,12 +49,15 @@ async def test_a_draining_process_refuses_new_panels_and_readiness_with_503() ->
         streamed = await client.post(f"/api/v1/panels/{draft['panel_id']}/stream", headers=headers_for())
         ready = await client.get("/readyz")
         read = await client.get(f"/api/v1/panels/{draft['panel_id']}", headers=headers_for())
+        scrape = (await client.get("/metrics")).text
     for refused in (created, executed, streamed, ready):
         assert refused.status_code == 503, refused.text
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.headers["retry-after"].isdigit()
         assert refused.json()["type"].endswith("/draining")
     assert read.status_code == 200 and read.json()["status"] == "draft"  # reads go on until the process stops
+    (draining,) = [line for line in scrape.splitlines() if line.startswith("ask_panel_draining ")]
+    assert float(draining.split()[1]) >= 1
 
 
 async def test_running_turns_reach_their_next_checkpoint_and_the_panel_resumes_later(sqlite_url: str) -> None:

@@ -156,10 +156,6 @@ PANELS_REDEFERRED = Counter(
     registry=REGISTRY,
 )
 
-# ---- drain -----------------------------------------------------------------------------------------
-DRAINING = Gauge("ask_panel_draining", "1 while this process drains (after SIGTERM), else 0", registry=REGISTRY)
-
-
 # ---- labels ----------------------------------------------------------------------------------------
 _MAX_LABEL_VALUES = 50
 _seen: dict[str, set[str]] = {}
@@ -233,6 +229,7 @@ PULLED: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("reason",),
     ),
     "ask_panel_panels_running": ("gauge", "Panel runs in progress in this process", ()),
+    "ask_panel_draining": ("gauge", "1 while this process drains (after SIGTERM), else 0", ()),
     "ask_panel_db_pool_connections": (
         "gauge",
         "Database connections of this process's pool, by state (in_use, idle, overflow)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ask_panel.application.drain import Drain
 from ask_panel.application.hub import EventHub
 from ask_panel.application.runner import LocalPanelPool
 from ask_panel.observability.metrics import Reading
@@ -16,3 +17,7 @@ def hub_readings(hub: EventHub) -> Iterator[Reading]:
 
 def pool_readings(pool: LocalPanelPool) -> Iterator[Reading]:
     yield "ask_panel_panels_running", (), float(len(pool.running))
+
+
+def drain_readings(drain: Drain) -> Iterator[Reading]:
+    yield "ask_panel_draining", (), 1.0 if drain.active else 0.0
