@@ -103,3 +103,22 @@ async def test_the_metrics_token_is_required_when_it_is_configured() -> None:
     assert missing.headers["content-type"] == "application/problem+json"
     assert "scrape-me" not in wrong.text
     assert right.status_code == 200 and "ask_panel_http_requests_total" in right.text
+
+
+async def test_model_call_failures_and_retries_are_counted_by_provider_and_model() -> None:
+    settings = make_settings(MEMORY_DATABASE_URL, simulated_fault_rate=0.5, llm_max_attempts=2, simulated_seed=7)
+    async with serving(settings) as (_container, client):
+        before = await scrape(client)
+        panel = await create_panel(client, configuration={"max_rounds": 1})
+        await client.post(f"/api/v1/panels/{panel['panel_id']}/execute", headers=headers_for())
+        await wait_for_status(client, panel["panel_id"], TERMINAL)
+        after = await scrape(client)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    labels = {"provider": "simulated", "model": "default"}
+    assert grew("ask_panel_llm_retries_total", **labels) > 0
+    assert grew("ask_panel_llm_calls_total", **labels, outcome="ok") > 0
+    assert grew("ask_panel_llm_calls_total", **labels, outcome="error") > 0
+    assert grew("ask_panel_turns_total", outcome="failed") + grew("ask_panel_turns_total", outcome="spoken") > 0
