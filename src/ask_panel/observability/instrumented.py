@@ -6,6 +6,7 @@ instead of the plain ones. Each override calls the application's own method and 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from contextvars import ContextVar
 
@@ -21,6 +22,7 @@ from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.observability import metrics, tracing
 from ask_panel.observability.context import bind_run
 
+log = logging.getLogger(__name__)
 _run_panel_type: ContextVar[str] = ContextVar("run_panel_type", default="unknown")
 
 
@@ -35,10 +37,12 @@ class InstrumentedPanelRun(PanelRun):
         bind_run(tenant, panel_id)
         running_panel.set(panel_id)  # the drain's gate holds this run's commits, not a request's
         _run_panel_type.set("unknown")
+        log.info("panel run started")
         with tracing.span("panel.run", **{"ask_panel.panel_id": str(panel_id), "ask_panel.tenant_id": str(tenant)}):
             status = await super().execute(tenant, panel_id)
         if status is not None and status.is_terminal:
             metrics.PANELS.labels(status.value, _run_panel_type.get()).inc()
+        log.info("panel run ended: %s", status.value if status is not None else "not ours to run")
         return status
 
     async def _claim(self, tenant: TenantId, panel_id: PanelId) -> tuple[Panel, dict[str, Expert]] | None:

@@ -72,3 +72,22 @@ def test_a_new_request_starts_without_the_previous_request_s_context(captured: i
     logging.getLogger("ask_panel.test").info("hello")
     line = json.loads(captured.getvalue())
     assert line["request_id"] == "second" and "tenant_id" not in line
+
+
+async def test_a_panel_run_s_lines_name_its_tenant_and_panel_but_not_the_request_that_queued_it(
+    captured: io.StringIO,
+) -> None:
+    from ask_panel.config import MEMORY_DATABASE_URL
+    from tests.conftest import TENANT_A, TERMINAL, create_panel, headers_for, make_settings, serving, wait_for_status
+
+    settings = make_settings(MEMORY_DATABASE_URL)
+    async with serving(settings) as (_container, client):
+        panel = await create_panel(client, configuration={"max_rounds": 1})
+        await client.post(f"/api/v1/panels/{panel['panel_id']}/execute", headers=headers_for())
+        await wait_for_status(client, panel["panel_id"], TERMINAL)
+    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    runs = [line for line in lines if line["message"].startswith("panel run ")]
+    assert [line["message"] for line in runs] == ["panel run started", "panel run ended: completed"]
+    for line in runs:
+        assert line["panel_id"] == panel["panel_id"] and line["tenant_id"] == TENANT_A
+        assert "request_id" not in line
