@@ -1033,6 +1033,48 @@ def render(r: Results) -> str:
 
 
 # ---- the run ---------------------------------------------------------------------------------------
+async def push_only(workdir: Path, delay: float, fanout: tuple[int, int], reps: int, steps: list[int]) -> None:
+    """Only the push server's fan-out CPU and its idle-stream memory (sections 3 and 4), printed, not written.
+
+    For before/after comparisons of changes on the streaming path, run alternately on the two trees.
+    """
+    url = await asyncio.to_thread(scratch_sqlite)
+    times = CommitTimes(url)
+    push = push_server(url, delay, workdir)
+    push.start()
+    try:
+        await push.wait_ready()
+        api = Api(push.port)
+        try:
+            (warm,) = await api.create_many(1, seed0=7)
+            await run_panels("warm", api, times, push.port, push, push, [warm], 10)
+            rates: list[float] = []
+            for _ in range(reps):
+                base_ids = await api.create_many(fanout[0], rounds=3, seed0=500)
+                base = await run_panels("base", api, times, push.port, push, push, base_ids, 1)
+                fan_ids = await api.create_many(fanout[0], rounds=3, seed0=500)
+                fan = await run_panels("push", api, times, push.port, push, push, fan_ids, fanout[1])
+                rates.append((fan.deliveries - base.deliveries) / max(1e-9, fan.server_cpu_s - base.server_cpu_s))
+                log(
+                    f"  {fan.deliveries:,} deliveries, server CPU {fan.server_cpu_s:.2f} s "
+                    f"(baseline {base.server_cpu_s:.2f} s): {rates[-1]:,.0f} per fan-out CPU-s"
+                )
+            log(f"fan-out: median {statistics.median(rates):,.0f} deliveries per fan-out CPU-s over {reps} runs")
+            draft_ids = await api.create_many(50, seed0=9000)
+        finally:
+            await api.aclose()
+    finally:
+        push.stop()
+    push2 = push_server(url, delay, workdir)
+    push2.start()
+    try:
+        await push2.wait_ready()
+        await idle_streams(push2, draft_ids, steps, lambda k: 5.0)
+    finally:
+        push2.stop()
+    await times.aclose()
+
+
 async def main(args: argparse.Namespace) -> Results | None:
     started = time.time()
     product = os.environ.get("BENCH_PRODUCT_VERSION") or product_version() + ", the live source tree"
@@ -1060,6 +1102,9 @@ async def main(args: argparse.Namespace) -> Results | None:
         return None
     if args.gc_profile:
         await gc_profile(workdir, delay, steps, fanout)
+        return None
+    if args.push_only:
+        await push_only(workdir, delay, fanout, fanout_reps, steps)
         return None
 
     log("commit portion (in-process) ...")
@@ -1361,6 +1406,9 @@ if __name__ == "__main__":
     parser.add_argument("--profile", action="store_true", help="cProfile the push server during the fan-out only")
     parser.add_argument("--memory-profile", action="store_true", help="tracemalloc the push server's idle streams")
     parser.add_argument("--gc-profile", action="store_true", help="time the push server's garbage collections")
+    parser.add_argument(
+        "--push-only", action="store_true", help="only the push fan-out CPU and idle-stream memory (before/after runs)"
+    )
     parser.add_argument(
         "--live-source", action="store_true", help="import the product from src/ as it is edited (no snapshot)"
     )
