@@ -76,7 +76,7 @@ class CheckpointGate:
 
 
 class Drain:
-    """The process's drain: `active` from the first signal on; `run()` does steps 1-3 (see the module)."""
+    """The process's drain: `active` from the first signal on; `begin()` runs steps 1-3 (see the module)."""
 
     def __init__(self, hub: EventHub, gate: CheckpointGate, pool: LocalPanelPool, *, timeout_s: float) -> None:
         self._hub = hub

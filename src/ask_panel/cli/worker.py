@@ -45,8 +45,9 @@ def worker_command(ctx: typer.Context) -> None:
             # Running turns get up to ASK_PANEL_DRAIN_TIMEOUT_S to reach their next checkpoint; a second signal
             # stops at once.
             stop.clear()
-            drained = container.drain.begin()
-            await asyncio.wait([drained, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+            second_signal = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([container.drain.begin(), second_signal], return_when=asyncio.FIRST_COMPLETED)
+            second_signal.cancel()
         finally:
             await container.stop()
             if probes is not None:
