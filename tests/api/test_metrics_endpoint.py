@@ -44,6 +44,7 @@ async def test_requests_are_counted_by_route_template_and_status_without_tenant_
         await client.get(f"/api/v1/panels/{panel['panel_id']}", headers=headers_for())
         await client.get("/api/v1/panels/not-a-uuid", headers=headers_for())
         await client.get("/no/such/path")
+        await client.request("BREW", "/healthz")
         response = await client.get("/metrics")
         after = samples(response.text)
 
@@ -68,6 +69,7 @@ async def test_requests_are_counted_by_route_template_and_status_without_tenant_
     assert value(after, "ask_panel_http_request_duration_seconds_count", method="GET", route=route) >= 2
     assert panel["panel_id"] not in response.text and TENANT_A not in response.text
     assert "not-a-uuid" not in response.text and "/no/such/path" not in response.text
+    assert "BREW" not in response.text and value(after, counted, method="other", route="/healthz", status="405") >= 1
 
 
 async def test_a_completed_panel_shows_in_the_stream_and_hub_metrics() -> None:

@@ -14,6 +14,7 @@ from ask_panel.observability import metrics, tracing
 from ask_panel.observability.logs import handshake_refused
 
 UNMATCHED = "unmatched"  # a path no route serves (never the raw path: it would be unbounded)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "WEBSOCKET"})
 
 
 def route_of(scope: Scope) -> str:
@@ -23,6 +24,7 @@ def route_of(scope: Scope) -> str:
 
 
 def record_request(method: str, route: str, status: int, started: float) -> None:
+    method = method if method in METHODS else "other"  # any token is a valid HTTP method: keep the label bounded
     metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
     metrics.HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
 
