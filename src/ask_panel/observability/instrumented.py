@@ -105,6 +105,6 @@ class MeteredPublisher:
         for event in events:
             if event.type == EventType.EXPERT_SPEAKING:
                 metrics.TURNS.labels("spoken").inc()
-            elif event.type == EventType.ERROR and not event.is_terminal:
+            elif event.type == EventType.EXPERT_ERROR or (event.type == EventType.ERROR and not event.is_terminal):
                 metrics.TURNS.labels("failed").inc()
         await self._inner.publish(panel_id, events)
