@@ -11,7 +11,6 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ask_panel.observability import metrics, tracing
-from ask_panel.observability.logs import handshake_refused
 
 UNMATCHED = "unmatched"  # a path no route serves (never the raw path: it would be unbounded)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "WEBSOCKET"})
@@ -60,10 +59,8 @@ class RequestTelemetryMiddleware:
             elif kind == "websocket.accept":
                 record(101)
             elif kind == "websocket.http.response.start":
-                handshake_refused.set(True)
                 record(message["status"])
             elif kind == "websocket.close" and not recorded:
-                handshake_refused.set(True)
                 record(403)
             await send(message)
 

@@ -68,8 +68,8 @@ def serve_command(
     from sqlalchemy.engine import make_url
 
     from ask_panel.api.app import create_app
-    from ask_panel.api.server import server_config
     from ask_panel.api.drain import drain_then
+    from ask_panel.api.server import server_config
     from ask_panel.bootstrap import Container
 
     if settings.auth_mode == "none" and not is_loopback(host) and not insecure_allow_remote:

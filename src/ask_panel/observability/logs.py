@@ -15,7 +15,6 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from contextvars import ContextVar
 from typing import Any, Literal
 
 import structlog
@@ -74,23 +73,6 @@ def redact(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     return event
 
 
-# Set while a WebSocket handshake is refused with an HTTP response (see `RefusedHandshakeFilter`).
-handshake_refused: ContextVar[bool] = ContextVar("handshake_refused", default=False)
-
-
-class RefusedHandshakeFilter(logging.Filter):
-    """Drops uvicorn's error line after a WebSocket handshake refused on purpose with an HTTP response.
-
-    uvicorn's `websockets` protocol never marks a handshake answered by a denial response as
-    complete, so it logs "ASGI callable returned without completing handshake." for every refused
-    stream (a bad ticket, an unknown panel). The app sets `handshake_refused` in the connection's
-    task when it sends the denial; the line is dropped only then.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (handshake_refused.get() and record.msg == "ASGI callable returned without completing handshake.")
-
-
 class DroppedStreamFilter(logging.Filter):
     """A stream client dropped for not reading ends its response unfinished, on purpose: not an error."""
 
@@ -143,7 +125,6 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "console", *, secret
     add_secrets(secrets)
     handler = logging.StreamHandler()
     handler.setFormatter(formatter(fmt))
-    handler.addFilter(RefusedHandshakeFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
