@@ -73,11 +73,10 @@ def default_answer(call: Call) -> str | dict[str, Any]:
             return {"proposition": "We should file a 510(k)."}
         case "verdict":
             return {
-                "winner": "proponents",
-                "decision": "File the 510(k).",
-                "rationale": "Stronger case.",
+                "verdict": "proponents",
                 "confidence": 0.7,
-                "strongest_arguments": ["Predicate exists"],
+                "reasons": [{"cites": props["reasons"]["items"]["properties"]["cites"]["enum"][0], "why": "Strong."}],
+                "settle": "A predicate comparison would settle it.",
             }
         case "synthesis":
             return {

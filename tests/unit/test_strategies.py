@@ -113,9 +113,9 @@ async def test_adversarial_splits_sides_alternates_and_lets_a_judge_decide(setti
     assert rec is not None and rec.decided_by == "judge" and rec.verdict is not None
     pros, cons = rec.verdict["proponents"], rec.verdict["opponents"]
     assert len(pros) == len(cons) == 2 and set(pros) | set(cons) == set(four)
-    order = [m.agent_id for m in panel.rounds[0].messages]
-    assert order == [pros[0], cons[0], pros[1], cons[1]]
-    assert rec.recommendation == "File the 510(k)."
+    assert [m.agent_id for m in panel.rounds[0].messages] == [pros[0], cons[0], pros[1], cons[1]]
+    assert [m.agent_id for m in panel.rounds[1].messages] == [cons[0], pros[0], cons[1], pros[1]]
+    assert rec.recommendation == "Accept the proposition: We should file a 510(k)."
     assert len(panel.rounds) == 2
 
 

@@ -146,9 +146,8 @@ class _Instance:
         return {k: out[k] for k in props}
 
     def choice(self, values: list[str], name: str) -> str:
-        if name == "winner":
-            pro, con = self.prompt.count("position: for"), self.prompt.count("position: against")
-            return "proponents" if (pro, self.rng.random()) >= (con, 0.5) else "opponents"
+        if name == "verdict":  # a side wins twice as often as the debate is left undecided
+            return self.rng.choices(values, weights=[1 if v == "undecided" else 2 for v in values])[0]
         if name == "position":
             return self.ranked(values)[0]
         return self.rng.choice(values)
@@ -156,6 +155,8 @@ class _Instance:
     def array(self, schema: JsonSchema, name: str) -> list[Any]:
         items: JsonSchema = schema.get("items", {})
         low, high = schema.get("minItems", 1), schema.get("maxItems", 3)
+        if items.get("type") == "object":
+            return [self.obj(items) for _ in range(self.rng.randint(low, max(low, min(high, 3))))]
         if "enum" in items:
             values = list(items["enum"])
             if name == "ranking":
@@ -197,6 +198,10 @@ class _Instance:
                 text = "It carries the broadest support on the panel and the risks raised have workable mitigations" + (
                     f", as {names[0]} argued." if names else "."
                 )
+            case "why":
+                text = "It answered the other side's strongest point with evidence rather than assertion."
+            case "settle":
+                text = "Data from a comparable launch on the figure both sides disputed would settle it."
             case "proposition":
                 text = "The company should pursue the fastest defensible regulatory pathway now."
             case "estimate_question":

@@ -63,9 +63,10 @@ function verdict(data, nameOf) {
       'p',
       {},
       h('strong', {}, 'Stronger case: '),
-      data.winner === 'proponents' ? 'for the proposition' : data.winner === 'opponents' ? 'against the proposition' : String(data.winner || '–'),
+      data.winner === 'proponents' ? 'for the proposition' : data.winner === 'opponents' ? 'against the proposition' : data.winner === 'undecided' ? 'neither side (undecided)' : String(data.winner || '–'),
       typeof data.confidence === 'number' ? ` (${percent(data.confidence)} confidence)` : '',
     ),
+    data.winner === 'undecided' && data.settle ? h('p', {}, h('strong', {}, 'What would settle it: '), data.settle) : null,
     h('p', { class: 'muted' }, `For: ${side(data.proponents)}. Against: ${side(data.opponents)}.`),
   );
 }
