@@ -255,3 +255,12 @@ async def test_a_configuration_key_another_panel_type_reads_is_refused(client: h
         )
         assert response.status_code == 201, response.text
         assert response.json()["configuration"] == {**response.json()["configuration"], **settings}
+
+
+async def test_a_recommendation_lists_the_steps_that_fell_back_with_their_reasons(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    fallbacks = schemas["Recommendation"]["properties"]["fallbacks"]
+    assert fallbacks["items"] == {"$ref": "#/components/schemas/Fallback"}
+    assert "fallbacks" in schemas["Recommendation"]["required"]
+    assert schemas["Fallback"]["required"] == ["step", "reason"]
+    assert schemas["DecisionRecord"]["properties"]["fallbacks"]["items"] == {"$ref": "#/components/schemas/Fallback"}

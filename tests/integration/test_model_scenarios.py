@@ -4,10 +4,9 @@ Every scenario starts the service's container with `ASK_PANEL_LLM_PROVIDER=opena
 on 127.0.0.1, runs a structured panel through the API and asserts its outcome: completed (degraded
 where expected), the model's words in the discussion, and what each structured step needed.
 
-Scenarios whose pass needs a per-step fallback (framing options when the moderator gives none, a
-synthesis from the discussion, ...) are marked `xfail(strict=True)`: they state the outcome the
-issue asks for and flip to failures (XPASS) the moment the fallbacks exist, to be unmarked then.
-The fallback list is expected at `final_recommendation.fallbacks`, one `{step, reason}` per step
+A step the model never answers in readable JSON takes its fallback (framing options of the
+moderator's own or neutral ones, a synthesis tallied from the discussion, ...): the panel completes
+degraded and lists it at `final_recommendation.fallbacks`, one `{step, reason}` per step
 (`fell_back_steps` below is the one place that reads it).
 """
 
@@ -31,7 +30,6 @@ from tests.integration.mock_llms import LLMock, fakellm, llmock
 
 pytestmark = pytest.mark.slow
 
-NEEDS_FALLBACKS = pytest.mark.xfail(strict=True, reason="needs per-step fallbacks (issue 9 strategies)")
 QUERY = "Should we raise our subscription prices by 10% this quarter?"
 EXPERTS = ["commercial_expert", "health_economics_expert", "reimbursement_expert"]
 OPTIONS = ["Raise prices 10% this quarter", "Hold prices and add a premium tier"]
@@ -230,7 +228,6 @@ async def test_an_expert_whose_model_answers_nothing_is_left_out_and_the_panel_c
     assert all(m["content"] == PROSE for m in expert_messages(panel))
 
 
-@NEEDS_FALLBACKS
 async def test_a_model_that_only_writes_prose_completes_a_structured_panel_degraded(
     sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -246,7 +243,6 @@ async def test_a_model_that_only_writes_prose_completes_a_structured_panel_degra
     assert {"frame", "synthesis"} <= fell_back_steps(panel)
 
 
-@NEEDS_FALLBACKS
 async def test_a_moderator_that_frames_no_options_falls_back_to_options_of_its_own(
     sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -260,7 +256,6 @@ async def test_a_moderator_that_frames_no_options_falls_back_to_options_of_its_o
     assert "frame" in fell_back_steps(panel)
 
 
-@NEEDS_FALLBACKS
 async def test_a_model_that_answers_nothing_at_all_fails_the_panel_for_quorum_not_for_format(
     sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -369,7 +364,6 @@ async def test_each_experts_output_mode_reaches_the_server(sqlite_url: str, mock
     assert all(b["max_tokens"] == 2048 for b in structured)
 
 
-@NEEDS_FALLBACKS
 async def test_duplicate_options_from_a_schema_filling_server_fall_back(sqlite_url: str, mock: LLMock) -> None:
     # no reply scripted: llmock fills each schema with an example of its own, repeating array items
     async with service(sqlite_url, mock.url) as (_container, client):

@@ -10,6 +10,10 @@ from ask_panel.api.reports.record import build_record
 from ask_panel.api.schemas import PanelResponse
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+FAILED_STANCE = (
+    "no readable answer after a repair call (no JSON object in the answer): "
+    "the turn is kept without a stance and not counted in the consensus"
+)
 
 
 def message(agent_id: str, name: str, second: int, outcome: str, stance: dict[str, Any] | None) -> dict[str, Any]:
@@ -71,6 +75,7 @@ def degraded_panel() -> PanelResponse:
                 "degraded": True,
                 "decided_by": "moderator",
                 "verdict": None,
+                "fallbacks": [{"step": "r1:clinical_expert", "reason": FAILED_STANCE}],
             },
             "usage": {"input_tokens": 100, "output_tokens": 50, "llm_calls": 5, "cost_usd": 0.0123},
             "error": None,
@@ -86,13 +91,11 @@ def degraded_panel() -> PanelResponse:
     )
 
 
-def test_a_repaired_and_a_failed_stance_are_listed_as_fallbacks_of_a_degraded_panel() -> None:
+def test_the_record_lists_the_recommendations_fallbacks_and_each_turns_stance_outcome() -> None:
     record = build_record(degraded_panel(), generated_at=NOW)
     assert record.degraded
-    assert [(f.step, f.outcome) for f in record.fallbacks] == [
-        ("round 1, Dr. Maya Chen's stance", "repaired"),
-        ("round 1, Dr. Samuel Okafor's stance", "failed"),
-    ]
+    assert [(f.step, f.reason) for f in record.fallbacks] == [("r1:clinical_expert", FAILED_STANCE)]
+    assert [t.stance_outcome for t in record.turns] == ["repaired", "failed"], "a repair is no fallback"
     assert [t.seconds_from_start for t in record.turns] == [1.0, 3.0]
     assert record.experts[0].models == ["openai/gpt-4o-mini"]
     assert record.experts[0].configured_model == "openai/gpt-4o-mini"  # from the panel's snapshot
@@ -106,6 +109,8 @@ def test_every_format_says_the_panel_is_degraded_and_why() -> None:
     html = render_report(panel, "html", now=NOW)
     assert "(degraded)" in markdown and "Degraded: **yes**" in markdown
     assert "No readable stance (kept without one)" in markdown and "No readable stance" in html
+    assert "| r1:clinical\\_expert | no readable answer after a repair call" in markdown
+    assert "<td><code>r1:clinical_expert</code></td><td>no readable answer after a repair call" in html
     assert 'class="badge degraded"' in html
     assert '"degraded": true' in render_report(panel, "json", now=NOW)
     assert "0.0123" in markdown and "0.0123" in html

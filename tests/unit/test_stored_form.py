@@ -120,6 +120,22 @@ def test_it_is_written_back_in_the_same_shape() -> None:
     assert written == {k: v for k, v in STORED_BODY.items() if k != "steps"}
 
 
+def test_a_step_that_fell_back_keeps_its_reason_in_the_stored_checkpoint() -> None:
+    panel = panel_of(row(copy.deepcopy(STORED_BODY)))
+    note = AnswerNote("failed", 2, "no JSON object in the answer", "a neutral option set was used")
+    panel.checkpoint.record_answer(StepKey.decision("frame"), note)
+    written = panel_body(panel)
+    assert written["steps"]["answers"]["frame"] == {
+        "outcome": "failed",
+        "calls": 2,
+        "error": "no JSON object in the answer",
+        "fallback": "a neutral option set was used",
+    }
+    resumed = panel_of(row(written)).checkpoint
+    assert resumed.answers[StepKey.decision("frame")] == note
+    assert [(f.step, f.reason) for f in resumed.fallbacks()] == [("frame", "a neutral option set was used")]
+
+
 def test_a_draft_stored_without_steps_loads_with_an_empty_checkpoint() -> None:
     body = copy.deepcopy(STORED_BODY) | {"discussions": [], "steps": {}}
     panel = panel_of(row(body))
@@ -145,6 +161,7 @@ def test_every_event_s_data_has_the_published_fields_in_order() -> None:
         "degraded": False,
         "decided_by": "moderator",
         "verdict": None,
+        "fallbacks": [],
     }
     usage = {"input_tokens": 1, "output_tokens": 2, "llm_calls": 3, "cost_usd": 0.5}
     message = {
@@ -210,7 +227,7 @@ def test_every_event_s_data_reads_back_into_the_same_payload() -> None:
     )
     from ask_panel.domain.ids import PanelId
     from ask_panel.domain.status import PanelType
-    from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Stance, Usage
+    from ask_panel.domain.values import Consensus, Fallback, Member, Message, Recommendation, Stance, Usage
     from ask_panel.infrastructure.serialization.events import event_data, event_of
 
     at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -224,7 +241,9 @@ def test_every_event_s_data_reads_back_into_the_same_payload() -> None:
         ConsensusUpdate(1, Consensus(0.7, 0.6, "m/v1", {"agreement": 0.7})),
         PanelComplete(
             panel_id,
-            Recommendation("Go", "Because", ("x",), ("y",), True, "moderator"),
+            Recommendation(
+                "Go", "Because", ("x",), ("y",), True, "moderator", fallbacks=(Fallback("frame", "neutral options"),)
+            ),
             0.7,
             0.6,
             3.5,

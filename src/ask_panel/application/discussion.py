@@ -24,7 +24,7 @@ from ask_panel.domain.events import ExpertToken, StoredEvent
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamRestart, TextDelta
 from ask_panel.domain.panel import Panel, utcnow
-from ask_panel.domain.strategies.port import StanceRequest
+from ask_panel.domain.strategies.port import DecisionFallback, StanceRequest
 from ask_panel.domain.strategies.speakers import Speaker
 from ask_panel.domain.values import Consensus, Message, Stance
 
@@ -191,9 +191,15 @@ class PanelDiscussion:
             log.info("%s answer of %s: %s (%s)", title, speaker.agent_id, answer.outcome, answer.error)
         return answer, (used[0], used[1])
 
-    def _note(self, key: StepKey, answer: StructuredAnswer[Any]) -> None:
-        """Keep in the checkpoint how a structured step was obtained (parsed, repaired or failed)."""
-        self._checkpoint.record_answer(key, AnswerNote(answer.outcome, answer.calls, answer.error))
+    def _note(self, key: StepKey, answer: StructuredAnswer[Any], instead: str | None = None) -> None:
+        """Keep in the checkpoint how a structured step was obtained (parsed, repaired or failed).
+
+        A failed step also keeps its fallback's reason: why the answer was refused, and what stood in.
+        """
+        fallback = None
+        if answer.outcome == "failed":
+            fallback = f"no readable answer after a repair call ({answer.error}): {instead}"
+        self._checkpoint.record_answer(key, AnswerNote(answer.outcome, answer.calls, answer.error, fallback))
 
     async def speak(
         self,
@@ -237,8 +243,8 @@ class PanelDiscussion:
 
         def add() -> None:
             self._panel.add_message(key, message)
-            if stance_answer is not None:
-                self._note(key, stance_answer)
+            if stance_answer is not None and stance is not None:
+                self._note(key, stance_answer, stance.without)
 
         await self.commit(add)
         return message
@@ -273,19 +279,24 @@ class PanelDiscussion:
         prompt: Sequence[ChatMessage],
         schema: JsonSchema,
         parse: Callable[[Mapping[str, Any]], Decision],
+        fallback: DecisionFallback,
     ) -> Decision:
         done = self._checkpoint.decision(key)
         if done is not None:
             return done
         ask = [*prompt, ChatMessage("user", json_request(schema, "Answer as JSON."))]
         answer, _used = await self._ask_json(speaker, ask, schema, parse)
-        decision = answer.value
-        if decision is None:
-            raise ProviderError(f"{speaker.name} gave no valid '{key}' decision: {answer.error}", retryable=False)
+        instead: str | None = None
+        if answer.value is not None:
+            decision = answer.value
+        else:
+            fell_back = fallback(answer.answer)
+            decision, instead = fell_back.decision, fell_back.instead
+            log.warning("step %s of panel %s fell back: %s (%s)", key, self._panel.panel_id, instead, answer.error)
 
         def record() -> None:
             self._checkpoint.record_decision(key, decision)
-            self._note(key, answer)
+            self._note(key, answer, instead)
 
         await self.commit(record)
         return decision

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from ask_panel.domain.errors import InvalidInput
-from ask_panel.domain.values import Message
+from ask_panel.domain.values import Fallback, Message
 
 Decision = Mapping[str, Any]
 """A moderator's structured decision, as validated by the strategy's parser (JSON-ready values)."""
@@ -140,11 +140,15 @@ class StepKey:
 
 @dataclass(frozen=True, slots=True)
 class AnswerNote:
-    """How a structured step's JSON was obtained: `parsed` at once, `repaired` by a second call, or `failed`."""
+    """How a structured step's JSON was obtained: `parsed` at once, `repaired` by a second call, or `failed`.
+
+    A failed step fell back: `fallback` says what stood in for its answer (the reason a panel reports).
+    """
 
     outcome: str
     calls: int
     error: str | None = None
+    fallback: str | None = None
 
 
 @dataclass(slots=True)
@@ -190,3 +194,11 @@ class Checkpoint:
     @property
     def has_failures(self) -> bool:
         return any(self.failures.values())
+
+    def fallbacks(self) -> tuple[Fallback, ...]:
+        """The steps that fell back, in the order they were taken, each with its reason."""
+        return tuple(
+            Fallback(str(key), note.fallback or f"unreadable answer ({note.error or 'no detail'})")
+            for key, note in self.answers.items()
+            if note.outcome == "failed"
+        )

@@ -6,7 +6,7 @@ payload into `pending_events`; the repository stores them with the panel in one 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -187,6 +187,11 @@ class Panel:
         self.usage = self.usage.add(input_tokens, output_tokens, cost_usd)
 
     def complete(self, recommendation: Recommendation) -> None:
+        """Complete with `recommendation`; the steps that fell back (from the checkpoint) are listed on it
+        and make it degraded."""
+        fallbacks = self.checkpoint.fallbacks()
+        if fallbacks:
+            recommendation = replace(recommendation, degraded=True, fallbacks=fallbacks)
         self._transition(PanelStatus.COMPLETED)
         self.final_recommendation = recommendation
         self.completed_at = utcnow()

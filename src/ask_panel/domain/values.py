@@ -67,8 +67,24 @@ class Round:
 
 
 @dataclass(frozen=True, slots=True)
+class Fallback:
+    """A structured step whose answer stayed unreadable after its repair call, and what stood in for it.
+
+    `step` is the step's key as stored (`frame`, `r2:fda_expert`, `verdict`, `synthesis`, ...);
+    `reason` says why the answer was refused and what the panel used instead.
+    """
+
+    step: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Recommendation:
-    """The panel's outcome: the recommendation with its rationale, agreement and dissent."""
+    """The panel's outcome: the recommendation with its rationale, agreement and dissent.
+
+    `degraded` says the panel completed without all it asked for (a silent or failing expert, or a
+    step that fell back); `fallbacks` lists the steps that fell back, in the order they were taken.
+    """
 
     recommendation: str
     rationale: str
@@ -77,6 +93,7 @@ class Recommendation:
     degraded: bool
     decided_by: str
     verdict: dict[str, Any] | None = None
+    fallbacks: tuple[Fallback, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,8 +90,8 @@ def render_markdown(record: DecisionRecord) -> str:
     lines += consensus_rows(record.consensus_by_round) if record.consensus_by_round else ["No round was measured."]
     lines += ["", "## Fallbacks", ""]
     if record.fallbacks:
-        lines += ["| step | outcome | detail |", "|---|---|---|"]
-        lines += [f"| {md(f.step)} | {md(f.outcome)} | {md(f.detail)} |" for f in record.fallbacks]
+        lines += ["| step | reason |", "|---|---|"]
+        lines += [f"| {md(f.step)} | {md(f.reason)} |" for f in record.fallbacks]
     else:
         lines.append("None: every step was answered as asked.")
     lines.append("")

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ask_panel.api.schemas import PanelResponse
+from ask_panel.domain.values import Fallback
 
 RECORD_VERSION: Literal[1] = 1
 
@@ -53,12 +54,6 @@ class RecordConsensus(BaseModel):
     components: dict[str, Any]
 
 
-class RecordFallback(BaseModel):
-    step: str
-    outcome: str
-    detail: str
-
-
 class RecordRecommendation(BaseModel):
     recommendation: str
     rationale: str
@@ -95,7 +90,10 @@ class DecisionRecord(BaseModel):
     final_consensus: RecordConsensus | None
     recommendation: RecordRecommendation | None
     degraded: bool
-    fallbacks: list[RecordFallback]
+    fallbacks: list[Fallback] = Field(
+        description="The steps that fell back (the recommendation's list): each step's key and why, "
+        "and what stood in for its answer"
+    )
     error: str | None
     usage: RecordUsage
     generated_at: datetime
@@ -139,7 +137,6 @@ def build_record(panel: PanelResponse, *, generated_at: datetime) -> DecisionRec
     """The record of `panel` as it stands (a running panel's record is partial and says its status)."""
     turns: list[RecordTurn] = []
     consensus: list[RecordConsensus] = []
-    fallbacks: list[RecordFallback] = []
     models: dict[str, list[str]] = {}
     for rnd in panel.discussions:
         for message in rnd.messages:
@@ -167,28 +164,9 @@ def build_record(panel: PanelResponse, *, generated_at: datetime) -> DecisionRec
                     model=model,
                 )
             )
-            if outcome in ("repaired", "failed"):
-                fallbacks.append(
-                    RecordFallback(
-                        step=f"round {message.round}, {message.agent_name}'s stance",
-                        outcome=str(outcome),
-                        detail="read after one repair call"
-                        if outcome == "repaired"
-                        else "no readable stance: the turn was kept without one",
-                    )
-                )
         if rnd.consensus is not None:
             consensus.append(RecordConsensus(round=rnd.round_number, **_dump(rnd.consensus)))
     recommendation = panel.final_recommendation
-    for fallback in getattr(recommendation, "fallbacks", None) or ():
-        item = _dump(fallback)
-        fallbacks.append(
-            RecordFallback(
-                step=str(item.get("step", "")),
-                outcome=str(item.get("outcome", "fallback")),
-                detail=str(item.get("reason", item.get("detail", ""))),
-            )
-        )
     final = None
     if panel.consensus is not None:
         final = RecordConsensus(round=consensus[-1].round if consensus else 0, **_dump(panel.consensus))
@@ -218,7 +196,7 @@ def build_record(panel: PanelResponse, *, generated_at: datetime) -> DecisionRec
         if recommendation
         else None,
         degraded=bool(recommendation and recommendation.degraded),
-        fallbacks=fallbacks,
+        fallbacks=list(recommendation.fallbacks) if recommendation else [],
         error=panel.error,
         usage=RecordUsage.model_validate(_dump(panel.usage)),
         generated_at=generated_at,

@@ -30,6 +30,7 @@ from typing import Any
 from ask_panel.domain.checkpoint import Decision, StepKey
 from ask_panel.domain.errors import InvalidInput
 from ask_panel.domain.panel import Panel
+from ask_panel.domain.strategies.fallbacks import proposition_from, undecided_verdict
 from ask_panel.domain.strategies.outcome import excerpt
 from ask_panel.domain.strategies.port import Discussion
 from ask_panel.domain.strategies.prompts import clip, expert_prompt, system, transcript, user
@@ -113,6 +114,7 @@ class AdversarialStrategy:
             prompt=[system(JUDGE.system_prompt), user(_judge_task(panel, proposition, sides, arguments))],
             schema=verdict_schema(list(arguments)),
             parse=verdict_parser(list(arguments)),
+            fallback=undecided_verdict(len(arguments)),
         )
         return _recommendation(panel, proposition, sides, arguments, verdict, degraded)
 
@@ -135,6 +137,7 @@ class AdversarialStrategy:
                 "additionalProperties": False,
             },
             parse=_parse_proposition,
+            fallback=proposition_from(discussion.panel.query),
         )
         return str(decision["proposition"])
 

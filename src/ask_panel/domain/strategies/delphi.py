@@ -22,6 +22,7 @@ from ask_panel.domain.checkpoint import Decision, StepKey
 from ask_panel.domain.consensus import Distribution
 from ask_panel.domain.errors import InvalidInput
 from ask_panel.domain.panel import Panel
+from ask_panel.domain.strategies.fallbacks import delphi_frame
 from ask_panel.domain.strategies.port import Discussion
 from ask_panel.domain.strategies.prompts import clip, expert_prompt, order_for_round, system, user
 from ask_panel.domain.strategies.schemas import stance_request
@@ -80,6 +81,7 @@ class DelphiStrategy:
                 "additionalProperties": False,
             },
             parse=_parse_frame,
+            fallback=delphi_frame(),
         )
         options: list[str] = frame["options"]
         question: str = frame["estimate_question"]

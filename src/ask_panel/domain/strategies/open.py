@@ -15,6 +15,7 @@ from typing import Any
 
 from ask_panel.domain.checkpoint import Decision, StepKey
 from ask_panel.domain.errors import InvalidInput
+from ask_panel.domain.strategies.fallbacks import next_in_order
 from ask_panel.domain.strategies.port import Discussion
 from ask_panel.domain.strategies.prompts import expert_prompt, order_for_round, system, transcript, user
 from ask_panel.domain.strategies.schemas import stance_request
@@ -76,6 +77,7 @@ class OpenStrategy:
                         "additionalProperties": False,
                     },
                     parse=_speaker_parser(candidates),
+                    fallback=next_in_order(candidates),
                 )
                 chosen = decision["next_speaker"]
             member = by_id[chosen]

@@ -1,4 +1,4 @@
-"""The port a strategy drives (Discussion), the Strategy interface, and the stance a turn asks for."""
+"""The port a strategy drives (Discussion), the Strategy interface, the stance a turn asks for, and fallbacks."""
 
 from __future__ import annotations
 
@@ -15,10 +15,25 @@ from ask_panel.domain.values import Consensus, Message, Recommendation, Stance
 
 @dataclass(frozen=True, slots=True)
 class StanceRequest:
-    """The JSON a turn's stance must follow, and the function that validates it."""
+    """The JSON a turn's stance must follow, the function that validates it, and what a turn without one means."""
 
     schema: JsonSchema
     parse: Callable[[Mapping[str, Any]], Stance]
+    without: str = "the turn is kept without a stance and not counted in the consensus"
+    """The fallback of a stance that stays unreadable, as the panel reports it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FallenBack:
+    """What stands in for a decision whose answer stayed unreadable: the decision, and how it was made."""
+
+    decision: Decision
+    instead: str
+    """Said in the panel's list of fallbacks: "a neutral option set was used", ..."""
+
+
+DecisionFallback = Callable[[str], FallenBack]
+"""A decision's fallback, given the model's own words (its first answer, reasoning removed)."""
 
 
 class Discussion(Protocol):
@@ -51,8 +66,13 @@ class Discussion(Protocol):
         prompt: Sequence[ChatMessage],
         schema: JsonSchema,
         parse: Callable[[Mapping[str, Any]], Decision],
+        fallback: DecisionFallback,
     ) -> Decision:
-        """A structured decision of the moderator (not a message); it fails the panel if impossible."""
+        """A structured decision of the moderator (not a message).
+
+        An answer still unreadable after the repair call is replaced by `fallback`'s decision, and the
+        step is listed among the panel's fallbacks: a decision never fails a panel for its format.
+        """
         ...
 
     async def announce(self, key: StepKey, *, speaker: Speaker, round_number: int, content: str) -> Message:

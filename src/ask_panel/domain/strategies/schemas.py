@@ -91,6 +91,8 @@ def stance_request(
         estimate = require_number(data, "estimate", 0, 100) if with_estimate else None
         return Stance(str(position), confidence, ranking, endorses, estimate)
 
+    if with_estimate:
+        return StanceRequest(schema, parse, "the turn is kept without a stance: its estimate is not counted")
     return StanceRequest(schema, parse)
 
 

@@ -14,11 +14,12 @@ from typing import Any
 
 from ask_panel.domain.checkpoint import Decision, StepKey
 from ask_panel.domain.errors import InvalidInput
+from ask_panel.domain.strategies.fallbacks import least_confident
 from ask_panel.domain.strategies.port import Discussion
 from ask_panel.domain.strategies.prompts import expert_prompt, order_for_round, system, transcript, user
 from ask_panel.domain.strategies.schemas import stance_request
 from ask_panel.domain.strategies.speakers import MODERATOR
-from ask_panel.domain.strategies.synthesis import frame_options, measure, spoken, synthesize
+from ask_panel.domain.strategies.synthesis import frame_options, latest_stances, measure, spoken, synthesize
 from ask_panel.domain.values import Recommendation
 
 
@@ -63,6 +64,7 @@ class SocraticStrategy:
                         "additionalProperties": False,
                     },
                     parse=_targets_parser(order, most),
+                    fallback=least_confident(order, latest_stances(panel), most),
                 )
                 targets = decision["targets"]
             for agent_id in targets:

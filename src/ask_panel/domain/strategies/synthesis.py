@@ -8,6 +8,7 @@ from ask_panel.domain import consensus as consensus_math
 from ask_panel.domain.checkpoint import StepKey
 from ask_panel.domain.errors import QuorumLost
 from ask_panel.domain.panel import Panel
+from ask_panel.domain.strategies.fallbacks import framed_options, tallied_synthesis
 from ask_panel.domain.strategies.port import Discussion
 from ask_panel.domain.strategies.prompts import system, transcript, user
 from ask_panel.domain.strategies.schemas import options_schema, parse_options, parse_synthesis, synthesis_schema
@@ -67,6 +68,7 @@ async def frame_options(discussion: Discussion) -> list[str]:
         ],
         schema=options_schema(),
         parse=parse_options,
+        fallback=framed_options(),
     )
     return list(decision["options"])
 
@@ -114,6 +116,7 @@ async def synthesize(
         ],
         schema=synthesis_schema(),
         parse=parse_synthesis,
+        fallback=tallied_synthesis(panel, latest_stances(panel)),
     )
     dissent = list(decision["dissent"])
     for view in minority_views(panel):

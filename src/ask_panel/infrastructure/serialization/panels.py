@@ -99,6 +99,8 @@ def _answer_json(note: AnswerNote) -> Json:
     stored: Json = {"outcome": note.outcome, "calls": note.calls}
     if note.error is not None:
         stored["error"] = note.error
+    if note.fallback is not None:
+        stored["fallback"] = note.fallback
     return stored
 
 
@@ -130,7 +132,7 @@ def panel_of(row: Any) -> Panel:
         markers=[StepKey.parse(k) for k in steps.get("markers") or []],
         failures={agent: [StepKey.parse(k) for k in keys] for agent, keys in (steps.get("failures") or {}).items()},
         answers={
-            StepKey.parse(k): AnswerNote(v["outcome"], int(v["calls"]), v.get("error"))
+            StepKey.parse(k): AnswerNote(v["outcome"], int(v["calls"]), v.get("error"), v.get("fallback"))
             for k, v in (steps.get("answers") or {}).items()
         },
     )

@@ -9,7 +9,7 @@ from typing import Any
 from ask_panel.domain.configuration import PanelConfiguration
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.llm import parse_output_mode
-from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Stance, Usage
+from ask_panel.domain.values import Consensus, Fallback, Member, Message, Recommendation, Stance, Usage
 
 Json = dict[str, Any]
 
@@ -122,6 +122,7 @@ def recommendation_json(recommendation: Recommendation | None) -> Json | None:
         "degraded": recommendation.degraded,
         "decided_by": recommendation.decided_by,
         "verdict": recommendation.verdict,
+        "fallbacks": [fallback_json(f) for f in recommendation.fallbacks],
     }
 
 
@@ -136,7 +137,16 @@ def recommendation_of(data: Json | None) -> Recommendation | None:
         degraded=bool(data.get("degraded")),
         decided_by=data.get("decided_by", "moderator"),
         verdict=data.get("verdict"),
+        fallbacks=tuple(fallback_of(f) for f in data.get("fallbacks") or ()),
     )
+
+
+def fallback_json(fallback: Fallback) -> Json:
+    return {"step": fallback.step, "reason": fallback.reason}
+
+
+def fallback_of(data: Json) -> Fallback:
+    return Fallback(step=str(data["step"]), reason=str(data.get("reason", "")))
 
 
 def usage_json(usage: Usage) -> Json:
