@@ -143,7 +143,7 @@ def undecided_verdict(arguments: int) -> DecisionFallback:
             "verdict": "undecided",
             "confidence": 0.0,
             "reasons": [],
-            "settle": f"a judge's reading of the {arguments} arguments made: the verdict given could not be read",
+            "settle": f"A readable verdict on the {arguments} arguments made (the judge's answer could not be read).",
         },
         "the verdict is undecided",
     )
