@@ -110,7 +110,10 @@ def build_providers(settings: Settings, prices: PriceTable | None = None) -> Pro
             )
         )
 
-    return Providers(settings.llm_provider, {"simulated": simulated, "openai": openai, "anthropic": anthropic})
+    factories = {"simulated": simulated, "openai": openai, "anthropic": anthropic}
+    if not settings.simulated_allowed:  # production: no agent may name the simulated provider either
+        del factories["simulated"]
+    return Providers(settings.llm_provider, factories)
 
 
 @dataclass(slots=True)
@@ -136,6 +139,11 @@ class Container:
     async def start(self) -> None:
         if self.settings.auth_mode == "none":
             log.warning("ASK_PANEL_AUTH_MODE=none: no authentication, for local development only")
+        if self.settings.uses_development_secret:
+            log.warning(
+                "ASK_PANEL_JWT_SECRET is not set: tokens are checked with the built-in development secret, "
+                "which anyone can read; set it outside development"
+            )
         for step in self.starting:
             await step()
 
@@ -211,6 +219,8 @@ def bootstrap(
     # Start in this order, stop in the order below: runs stop before what they use is closed.
     starting: list[Step] = []
     stopping: list[Step] = []
+    if storage.database is not None and storage.database.is_postgres:
+        starting.append(storage.database.warn_if_rls_bypassed)
     if bus is not None and deltas is not None and reconciler is not None:
         starting += [reconciler.start, bus.start, deltas.start]
     if jobs is not None:

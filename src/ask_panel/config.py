@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ask_panel.domain.llm import OutputMode
@@ -44,6 +44,16 @@ def normalize_origin(value: str) -> str:
     host = f"[{host}]" if ":" in host else host
     default_port = {"http": 80, "https": 443}[scheme]  # browsers leave it out of the Origin header
     return f"{scheme}://{host}" + (f":{port}" if port not in (None, default_port) else "")
+
+
+def describe_refusal(error: ValidationError) -> str:
+    """A settings error on one line, naming each variable and what is wrong, never its value (a secret, maybe)."""
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        message = item["msg"].removeprefix("Value error, ")
+        location = item["loc"]
+        problems.append(f"ASK_PANEL_{str(location[0]).upper()}: {message}" if location else message)
+    return "; ".join(problems)
 
 
 class Settings(BaseSettings):
@@ -99,6 +109,8 @@ class Settings(BaseSettings):
     anthropic_model: str = "claude-sonnet-4-5"
     anthropic_output_mode: OutputMode = "prompt"
     """How the `anthropic` provider asks for JSON: prompt (every model), or json_schema (forced tool use)."""
+    allow_simulated: bool = False
+    """Production refuses the simulated provider (canned answers) unless this is true (e.g. for a demo)."""
     simulated_token_delay_ms: float = Field(8.0, ge=0)
     simulated_fault_rate: float = Field(0.0, ge=0, le=1)
     simulated_seed: int = 0
@@ -164,8 +176,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _secrets_outside_development(self) -> Settings:
         if self.auth_mode == "jwt" and not (self.jwt_secret or self.jwks_url):
-            if self.environment == "production":
-                raise ValueError("ASK_PANEL_JWT_SECRET or ASK_PANEL_JWKS_URL is required in production")
+            if self.environment != "development":
+                raise ValueError(
+                    f"ASK_PANEL_AUTH_MODE=jwt needs ASK_PANEL_JWT_SECRET or ASK_PANEL_JWKS_URL "
+                    f"(ASK_PANEL_ENVIRONMENT={self.environment}; the built-in secret is for development only)"
+                )
             self.jwt_secret = DEVELOPMENT_SECRET
         if self.environment == "production" and self.jwt_secret == DEVELOPMENT_SECRET:
             raise ValueError("the development JWT secret must not be used in production")
@@ -173,7 +188,21 @@ class Settings(BaseSettings):
             raise ValueError("ASK_PANEL_AUTH_MODE=none is for development; it is refused in production")
         if self.environment == "production" and self.jwks_url and not self.jwt_audience:
             raise ValueError("ASK_PANEL_JWT_AUDIENCE is required with ASK_PANEL_JWKS_URL in production")
+        if self.llm_provider == "simulated" and not self.simulated_allowed:
+            raise ValueError(
+                "ASK_PANEL_LLM_PROVIDER=simulated (the default) gives canned answers: in production set "
+                "ASK_PANEL_LLM_PROVIDER=openai or anthropic, or ASK_PANEL_ALLOW_SIMULATED=true for a demo"
+            )
         return self
+
+    @property
+    def simulated_allowed(self) -> bool:
+        """The simulated provider may answer: outside production, or in production when explicitly allowed."""
+        return self.environment != "production" or self.allow_simulated
+
+    @property
+    def uses_development_secret(self) -> bool:
+        return self.auth_mode == "jwt" and self.jwt_secret == DEVELOPMENT_SECRET
 
     @property
     def fanout_mode(self) -> str:

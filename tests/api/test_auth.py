@@ -328,10 +328,11 @@ async def test_without_a_configured_issuer_any_issuer_is_accepted(client: httpx2
 def test_production_refuses_auth_none_and_a_jwks_without_audience(database_url: str) -> None:
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError):
-        make_settings(database_url, environment="production", auth_mode="none", jwt_secret="x" * 40)
-    with pytest.raises(ValidationError):
-        make_settings(database_url, environment="production", jwt_secret=None, jwks_url="http://127.0.0.1:1/jwks")
+    real_model = {"environment": "production", "llm_provider": "openai"}  # the simulated one is refused too
+    with pytest.raises(ValidationError, match="ASK_PANEL_AUTH_MODE=none is for development"):
+        make_settings(database_url, auth_mode="none", jwt_secret="x" * 40, **real_model)
+    with pytest.raises(ValidationError, match="ASK_PANEL_JWT_AUDIENCE is required"):
+        make_settings(database_url, jwt_secret=None, jwks_url="http://127.0.0.1:1/jwks", **real_model)
 
 
 # --- RS256 / ES256 from a JWKS URL -------------------------------------------------------------------------------
@@ -709,3 +710,40 @@ async def test_a_cli_token_is_rejected_by_a_verifier_with_another_secret(
     token = capsys.readouterr().out.strip()
     with pytest.raises(InvalidJwt):
         await JwtVerifier(secret="another-secret-0123456789-0123456789-xyz").verify(token)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "complaint"),
+    [
+        (["--tenant", TENANT_A, "--ttl", "-5"], "-5 s is not a lifetime"),
+        (["--tenant", TENANT_A, "--ttl", "0"], "0 s is not a lifetime"),
+        (["--tenant", TENANT_A, "--ttl", "40000000"], "40000000 s is not a lifetime"),
+        (["--tenant", "tenant-a"], "'tenant-a' is not a tenant id (a UUID)"),
+        ([], "Missing option '--tenant'"),
+    ],
+    ids=["negative-ttl", "zero-ttl", "ttl-over-a-year", "tenant-not-a-uuid", "no-tenant"],
+)
+def test_the_token_command_refuses_bad_arguments_with_a_usage_error(
+    cli_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], arguments: list[str], complaint: str
+) -> None:
+    cli_env.setenv("ASK_PANEL_JWT_SECRET", JWT_SECRET)
+    assert main(["token", *arguments]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no token printed
+    assert complaint in captured.err
+
+
+def test_minting_refuses_a_lifetime_below_a_second_and_no_tenant() -> None:
+    with pytest.raises(ValueError, match="at least 1 second"):
+        mint_jwt(JWT_SECRET, [TENANT_A], ttl_s=-5)
+    with pytest.raises(ValueError, match="at least one tenant"):
+        mint_jwt(JWT_SECRET, [])
+
+
+def test_the_token_command_writes_tenants_in_canonical_form(
+    cli_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_env.setenv("ASK_PANEL_JWT_SECRET", JWT_SECRET)
+    assert main(["token", "--tenant", TENANT_A.upper()]) == 0
+    claims = jwt.decode(capsys.readouterr().out.strip(), JWT_SECRET, algorithms=["HS256"])
+    assert claims["tenant_id"] == TENANT_A

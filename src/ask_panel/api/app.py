@@ -15,6 +15,7 @@ from ask_panel.api.drain import DrainMiddleware
 from ask_panel.api.fastpath import WatchStreamFastPath
 from ask_panel.api.middleware import AnsweredErrors, BodyLimitMiddleware, RequestIdMiddleware
 from ask_panel.api.routes import agents, docs, health, meta, metrics, panels, reports, streams, webapp
+from ask_panel.api.security_headers import SecurityHeadersMiddleware
 from ask_panel.api.telemetry import RequestTelemetryMiddleware
 from ask_panel.bootstrap import Container, bootstrap
 from ask_panel.config import Settings
@@ -28,7 +29,8 @@ Errors are `application/problem+json` (RFC 9457). The web app is served at `/`."
 
 
 class AskPanelAPI(FastAPI):
-    """FastAPI with the watch-stream fast path outside every framework middleware, and CORS outside both.
+    """FastAPI with the watch-stream fast path outside every framework middleware, CORS outside both,
+    and the security headers outermost (`api/security_headers.py`).
 
     A watch stream's every frame passes through the middleware around it; outermost, it reaches
     uvicorn's `send` through the CORS layer alone (and the stream holds none of the framework's
@@ -43,7 +45,7 @@ class AskPanelAPI(FastAPI):
         if self.watch_fast_path:
             stack = WatchStreamFastPath(stack)
         policy: CorsPolicy = self.state.cors_policy
-        return policy.wrap(stack)
+        return SecurityHeadersMiddleware(policy.wrap(stack))
 
 
 def create_app(

@@ -26,7 +26,7 @@ def container_of(connection: HTTPConnection) -> Container:
 
 def _bearer(authorization: str | None) -> str:
     if not authorization:
-        raise Unauthorized("A bearer token is required")
+        raise Unauthorized("A bearer token is required: send 'Authorization: Bearer <token>'")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("The Authorization header must be 'Bearer <token>'")
@@ -40,7 +40,7 @@ async def authenticate(connection: HTTPConnection, tenant_header: str | None, au
     if container.verifier is not None:
         principal = await container.verifier.verify(_bearer(authorization))
         if not principal.may_act_for(tenant):
-            raise Forbidden("The token does not grant access to this tenant")
+            raise Forbidden(f"The token is not for tenant {tenant}: its tenant_id and tenant_ids claims do not name it")
     bind_tenant(tenant)  # the request's log lines name their tenant
     return tenant
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hmac
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ask_panel.api.errors import problem
+from ask_panel.api.security_headers import SecurityHeadersMiddleware
 from ask_panel.bootstrap import Container
 from ask_panel.observability import metrics
 
@@ -39,4 +41,5 @@ def create_worker_app(container: Container) -> Starlette:
 
     return Starlette(
         routes=[Route("/metrics", scrape), Route("/healthz", healthz), Route("/readyz", readyz)],
+        middleware=[Middleware(SecurityHeadersMiddleware)],
     )

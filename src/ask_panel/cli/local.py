@@ -29,7 +29,7 @@ async def local_client(tenant: str | None) -> AsyncIterator[AsyncAskPanel]:
     from ask_panel.cli.migrate import migrate
     from ask_panel.config import Settings
 
-    settings = Settings().model_copy(update={"auth_mode": "none"})
+    settings = Settings(auth_mode="none")
     if settings.database_url.startswith("sqlite"):
         await asyncio.to_thread(migrate, settings)
     logging.getLogger("ask_panel.bootstrap").setLevel(logging.ERROR)  # no auth is the point of --local

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ask_panel.cli.exit_codes import ExitCode
 from ask_panel.cli.server_extra import require_server
 from ask_panel.observability import configure_logging
 
@@ -38,9 +39,16 @@ def server_settings(what: str, ctx: typer.Context | None = None) -> Settings:
     the configured secrets redacted, traces as ASK_PANEL_TRACING says.
     """
     require_server(what)
-    from ask_panel.config import Settings
+    from pydantic import ValidationError
 
-    settings = Settings()
+    from ask_panel.config import Settings, describe_refusal
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        # One line for a person: what is wrong and which variable to change (never the values: secrets).
+        typer.echo(f"{what}: refused to start: {describe_refusal(error)}", err=True)
+        raise typer.Exit(ExitCode.USAGE) from None
     if ctx is not None:
         from ask_panel.observability.logs import log_format_for
         from ask_panel.observability.tracing import configure_tracing

@@ -25,12 +25,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-PAGE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+# No-sniff, X-Frame-Options and the referrer policy are on every response (`api/security_headers.py`).
+PAGE_HEADERS = {"Cache-Control": "no-cache", "Content-Security-Policy": CONTENT_SECURITY_POLICY}
 
 
 def fingerprint(directory: Path) -> str:
@@ -44,14 +40,13 @@ def fingerprint(directory: Path) -> str:
 
 
 class ImmutableFiles(StaticFiles):
-    """Static files under a fingerprinted path: cached for good, never sniffed."""
+    """Static files under a fingerprinted path: cached for good."""
 
     def file_response(
         self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope, status_code: int = 200
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         response.headers["Cache-Control"] = IMMUTABLE
-        response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
 

@@ -121,6 +121,39 @@ class Database:
         yield "ask_panel_db_pool_connections", ("overflow",), float(max(0, pool.overflow()))  # type: ignore[attr-defined]
         yield "ask_panel_db_pool_size", (), float(size())
 
+    async def rls_exemption(self) -> str | None:
+        """PostgreSQL: why the connected role escapes row-level security (superuser, BYPASSRLS), else None.
+
+        The tenant tables FORCE row-level security, so their owner is held by it too; only these two
+        attributes let a role read every tenant's rows.
+        """
+        if not self.is_postgres:
+            return None
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+                )
+            ).one()
+        role, superuser, bypass = str(row[0]), bool(row[1]), bool(row[2])
+        reasons = [name for name, held in (("superuser", superuser), ("BYPASSRLS", bypass)) if held]
+        return f"the role {role!r} is {' and '.join(reasons)}" if reasons else None
+
+    async def warn_if_rls_bypassed(self) -> None:
+        """Log one warning at start when the service's role is exempt from row-level security."""
+        try:
+            exemption = await self.rls_exemption()
+        except Exception as exc:  # the readiness probe reports an unreachable database; this check is advisory
+            log.debug("could not check the database role's row-level security: %s", type(exc).__name__)
+            return
+        if exemption:
+            log.warning(
+                "%s: PostgreSQL row-level security does not apply to it, so only the repositories' tenant "
+                "filter separates tenants; serve as a role with NOSUPERUSER NOBYPASSRLS (docs/deployment.md)",
+                exemption,
+                extra={"rls_bypassed": True},
+            )
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
