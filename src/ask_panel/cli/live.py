@@ -1,5 +1,5 @@
 """The live view of a panel in a terminal: who speaks (and their role), the text as it streams, rounds,
-consensus after each round, then the recommendation with its dissent."""
+consensus after each round, then the recommendation with its dissent (and the steps that fell back)."""
 
 from __future__ import annotations
 
@@ -144,6 +144,13 @@ class LiveView:
         )
         if rec.get("degraded"):
             footer += " · [yellow]degraded[/]"
+        fallbacks = rec.get("fallbacks") or []
+        if fallbacks:
+            lines += [
+                "",
+                "[yellow]Degraded: these steps fell back[/]",
+                *(f"  • {escape(f['step'])}: {escape(f['reason'])}" for f in fallbacks),
+            ]
         lines += ["", f"[dim]{footer}[/]"]
         self.console.print(Panel("\n".join(lines), title="Recommendation", title_align="left", border_style="green"))
 

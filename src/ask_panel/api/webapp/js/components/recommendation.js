@@ -1,4 +1,4 @@
-// The panel's outcome: the recommendation with its rationale, agreement, dissent and the degraded flag.
+// The panel's outcome: the recommendation with its rationale, agreement, dissent, the degraded flag and its fallbacks.
 
 import { duration, h, percent } from '../dom.js';
 
@@ -6,22 +6,15 @@ const DECIDED_BY = { moderator: 'the moderator', judge: 'the judge', facilitator
 
 /**
  * The outcome card from a `panel_complete` event's data:
- * {recommendation: {recommendation, rationale, agreement_points, dissent, degraded, decided_by, verdict}, consensus,
- *  confidence, duration, usage}. `nameOf(agentId)` names experts (for an adversarial verdict).
+ * {recommendation: {recommendation, rationale, agreement_points, dissent, degraded, decided_by, verdict, fallbacks},
+ *  consensus, confidence, duration, usage}. `nameOf(agentId)` names experts (for an adversarial verdict).
  */
 export function recommendationCard(outcome, nameOf = (id) => id) {
   const rec = outcome.recommendation || {};
   return h(
     'div',
     { class: 'recommendation' },
-    rec.degraded
-      ? h(
-          'p',
-          { class: 'degraded', role: 'note' },
-          h('strong', {}, 'Degraded result. '),
-          'At least one expert stayed silent or failed; weigh this recommendation with that in mind.',
-        )
-      : null,
+    rec.degraded ? degradedNote(rec.fallbacks || []) : null,
     h('p', { class: 'recommendation-text' }, rec.recommendation || 'No recommendation was given.'),
     h(
       'dl',
@@ -35,6 +28,29 @@ export function recommendationCard(outcome, nameOf = (id) => id) {
     rec.rationale ? h('div', { class: 'outcome-block' }, h('h3', {}, 'Rationale'), h('p', {}, rec.rationale)) : null,
     list('Where the experts agree', rec.agreement_points, 'agreement'),
     list('Dissent', rec.dissent, 'dissent', 'No dissent was recorded.'),
+  );
+}
+
+/** Why the result is degraded: the steps that fell back (an answer that could not be read), if any. */
+function degradedNote(fallbacks) {
+  return h(
+    'div',
+    { class: 'degraded', role: 'note' },
+    h(
+      'p',
+      {},
+      h('strong', {}, 'Degraded result. '),
+      fallbacks.length
+        ? 'Some answers could not be read, so these steps fell back; weigh this recommendation with that in mind.'
+        : 'At least one expert stayed silent or failed; weigh this recommendation with that in mind.',
+    ),
+    fallbacks.length
+      ? h(
+          'ul',
+          { class: 'fallbacks' },
+          fallbacks.map((f) => h('li', {}, h('code', {}, f.step), ': ', f.reason)),
+        )
+      : null,
   );
 }
 

@@ -1,0 +1,57 @@
+"""The CLI's live view of a panel's outcome: a degraded panel says so and names the steps that fell back."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+
+from ask_panel.cli.live import LiveView
+from ask_panel.client import Event, EventType
+from ask_panel.domain.values import Fallback, Recommendation
+from ask_panel.infrastructure.serialization.events import event_of
+from ask_panel.infrastructure.serialization.values import recommendation_json
+
+FRAME_REASON = "no readable answer after a repair call (no JSON object in the answer): a neutral option set was used"
+
+
+def completed(recommendation: Recommendation) -> Event:
+    data: dict[str, Any] = {
+        "panel_id": "00000000-0000-4000-8000-000000000001",
+        "recommendation": recommendation_json(recommendation),
+        "consensus": 0.5,
+        "confidence": 0.4,
+        "duration": 3.0,
+        "usage": {"input_tokens": 1, "output_tokens": 1, "llm_calls": 2, "cost_usd": 0.0},
+    }
+    return Event(9, EventType.PANEL_COMPLETE, data, event_of("panel_complete", data))
+
+
+def shown(event: Event) -> str:
+    out = io.StringIO()
+    view = LiveView(Console(file=out, width=200, color_system=None, force_terminal=False))
+    view.show(event)
+    return out.getvalue()
+
+
+def test_a_degraded_outcome_names_each_step_that_fell_back_and_why() -> None:
+    outcome = Recommendation(
+        "Go ahead as proposed.",
+        "Tallied.",
+        (),
+        (),
+        degraded=True,
+        decided_by="moderator",
+        fallbacks=(Fallback("frame", FRAME_REASON), Fallback("synthesis", "the positions were tallied")),
+    )
+    text = shown(completed(outcome))
+    assert "Degraded: these steps fell back" in text and "degraded" in text
+    assert f"• frame: {FRAME_REASON}" in text
+    assert "• synthesis: the positions were tallied" in text
+
+
+def test_an_outcome_without_fallbacks_lists_none() -> None:
+    outcome = Recommendation("Go.", "All read.", (), (), degraded=False, decided_by="moderator")
+    text = shown(completed(outcome))
+    assert "fell back" not in text and "degraded" not in text
