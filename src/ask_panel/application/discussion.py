@@ -17,6 +17,7 @@ from ask_panel.application.deltas import DeltaBatcher
 from ask_panel.application.ports import CheckpointStore, EventPublisher, ProviderRegistry, UnitOfWorkFactory
 from ask_panel.application.pricing import PriceTable
 from ask_panel.application.reasoning import ReasoningFilter, strip_reasoning
+from ask_panel.application.sampling import sampling_with
 from ask_panel.application.structured_answers import StructuredAnswer, ask_for_json, json_request
 from ask_panel.domain.checkpoint import AnswerNote, Decision, StepKey
 from ask_panel.domain.errors import ProviderError
@@ -134,23 +135,24 @@ class PanelDiscussion:
         started = time.perf_counter()
         parts: list[str] = []
         end: StreamEnd | None = None
-        async for part in provider.stream(
-            prompt,
-            model=self._model_for(speaker),
-            temperature=self._panel.configuration.temperature,
-            json_schema=json_schema,
-            output_mode=speaker.output_mode,
-        ):
-            if isinstance(part, TextDelta):
-                parts.append(part.text)
-                shown = visible.feed(part.text) if visible is not None else ""
-                if batcher is not None and shown:
-                    batcher.add(shown)
-            elif isinstance(part, StreamRestart):
-                parts.clear()  # the provider retries a cut stream from the start
-                visible = ReasoningFilter() if visible is not None else None
-            else:
-                end = part
+        with sampling_with(self._panel.configuration.seed):
+            async for part in provider.stream(
+                prompt,
+                model=self._model_for(speaker),
+                temperature=self._panel.configuration.temperature,
+                json_schema=json_schema,
+                output_mode=speaker.output_mode,
+            ):
+                if isinstance(part, TextDelta):
+                    parts.append(part.text)
+                    shown = visible.feed(part.text) if visible is not None else ""
+                    if batcher is not None and shown:
+                        batcher.add(shown)
+                elif isinstance(part, StreamRestart):
+                    parts.clear()  # the provider retries a cut stream from the start
+                    visible = ReasoningFilter() if visible is not None else None
+                else:
+                    end = part
         if batcher is not None and visible is not None:
             rest = visible.flush()
             if rest:
