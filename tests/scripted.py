@@ -54,7 +54,13 @@ def default_answer(call: Call) -> str | dict[str, Any]:
         case "options":
             return {"options": ["Option A", "Option B", "Option C"]}
         case "delphi_frame":
-            return {"options": ["Option A", "Option B"], "estimate_question": "Chance of success (0-100)?"}
+            return {
+                "options": ["Option A", "Option B"],
+                "estimate_question": "Chance of success?",
+                "unit": "percent",
+                "min": 0,
+                "max": 100,
+            }
         case "stance":
             options = props["position"]["enum"]
             answer: dict[str, Any] = {"position": options[0], "confidence": 0.9}

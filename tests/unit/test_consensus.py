@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ask_panel.domain.consensus import Distribution, kendalls_w, measure, quartiles
+from ask_panel.domain.consensus import Distribution, kendalls_w, measure, quartiles, significant
 from ask_panel.domain.values import Stance
 
 OPTIONS = ("a", "b", "c")
@@ -78,3 +78,12 @@ def test_quartiles_and_distribution() -> None:
     assert (q1, median, q3) == (20, 30, 40)
     dist = Distribution.of([10, 20, 30, 40, 50])
     assert dist is not None and dist.iqr == 20
+
+
+def test_a_distribution_is_rounded_for_people_where_it_is_made() -> None:
+    """Issue 9: `"iqr": 26.29500000000001` reached the JSON; quartiles and IQR keep 4 significant digits."""
+    distribution = Distribution.of([10.105, 20, 30, 36.4])
+    assert distribution is not None
+    assert (distribution.q1, distribution.q3, distribution.iqr) == (17.53, 31.6, 14.07)
+    assert distribution.summary()["iqr"] == 14.07
+    assert [significant(v) for v in (123456.0, 0.000123456, -98.7654, 0.0)] == [123500.0, 0.0001235, -98.77, 0.0]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_type_h
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, create_model
 
-from ask_panel.domain.configuration import PanelConfiguration
+from ask_panel.domain.configuration import MAX_ESTIMATE_QUESTION_CHARS, MAX_UNIT_CHARS, PanelConfiguration
 from ask_panel.domain.experts import (
     MAX_EXPERTISE_TERM_CHARS,
     MAX_EXPERTISE_TERMS,
@@ -35,11 +35,18 @@ def _configuration_model(panel_type: PanelType) -> type[BaseModel]:
     The fields are the domain's (`PanelConfiguration`, `PanelConfiguration.keys_for`); values are
     checked by the domain too (a value out of range is a 422 either way).
     """
-    hints = get_type_hints(PanelConfiguration)
+    hints = get_type_hints(PanelConfiguration) | REQUEST_TYPES
     fields: dict[str, Any] = {
         # Left out, the service decides (the seed is drawn): no default in the schema, or generated
         # clients would send it.
-        key: (hints[key], Field(default=None, description=CONFIGURATION_HELP.get(key), json_schema_extra=_no_default))
+        key: (
+            hints[key],
+            Field(
+                default=None,
+                description=TYPE_HELP.get((panel_type, key), CONFIGURATION_HELP.get(key)),
+                json_schema_extra=_no_default,
+            ),
+        )
         for key in PanelConfiguration.keys_for(panel_type)
     }
     name = f"{panel_type.value.capitalize()}Configuration"
@@ -53,6 +60,34 @@ def _no_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
+class EstimateSetting(BaseModel):
+    """What a Delphi panel estimates, when the facilitator should not derive it from the question."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"question": "Months until first patient in", "unit": "months", "min": 1, "max": 48}]
+        },
+    )
+
+    question: str = Field(max_length=MAX_ESTIMATE_QUESTION_CHARS, description="The quantity asked for")
+    unit: str = Field(max_length=MAX_UNIT_CHARS, description="Its unit, as people say it (months, USD, percent)")
+    min: float = Field(description="The lowest plausible answer")
+    max: float = Field(description="The highest plausible answer (greater than min)")
+
+
+# Where a key means something else for one type.
+TYPE_HELP = {
+    (
+        PanelType.ADVERSARIAL,
+        "consensus_threshold",
+    ): "Recorded only: agreement never ends a debate (every round is held)",
+    (PanelType.DELPHI, "consensus_threshold"): "Recorded only: a Delphi panel stops when its estimates are stable",
+}
+
+# Request types that differ from the domain's (the domain's value is built from them and checked again).
+REQUEST_TYPES: dict[str, Any] = {"estimate": EstimateSetting | None}
+
 CONFIGURATION_HELP = {
     "max_rounds": "Rounds at most, 1-10 (default 3)",
     "consensus_threshold": "Stop early once consensus reaches this level, 0-1 (default 0.8)",
@@ -62,7 +97,10 @@ CONFIGURATION_HELP = {
     "max_turns": "Turns at most, 1-100 (default: rounds times members)",
     "proposition": "The statement debated (default: the moderator states one from the question)",
     "shuffle_order": "Shuffle the speaking order each round with the seed (default true)",
-    "stability_tolerance": "Stop once the estimates are this stable, 0-1 (default 0.1)",
+    "stability_tolerance": "Stop once the estimates' IQR and median move by at most this share of the estimate's "
+    "range between rounds, 0-1 (default 0.1)",
+    "estimate": "What to estimate: question, unit and plausible range (default: the facilitator derives them from "
+    "the question)",
 }
 
 # At type-checking time each is a BaseModel; at run time the model of its panel type's keys.

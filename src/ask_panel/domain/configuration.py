@@ -14,6 +14,8 @@ from ask_panel.domain.status import PanelType
 
 MAX_MODEL_NAME_CHARS = 200
 MAX_PROPOSITION_CHARS = 2000
+MAX_ESTIMATE_QUESTION_CHARS = 300
+MAX_UNIT_CHARS = 40
 
 # The keys only some panel types read; every other key applies to every type. A key sent for a type
 # that does not read it is refused rather than silently ignored.
@@ -21,7 +23,51 @@ ONLY_FOR: dict[str, frozenset[PanelType]] = {
     "max_turns": frozenset({PanelType.OPEN}),
     "proposition": frozenset({PanelType.ADVERSARIAL}),
     "stability_tolerance": frozenset({PanelType.DELPHI}),
+    "estimate": frozenset({PanelType.DELPHI}),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateSpec:
+    """What a Delphi panel estimates: the question, its unit and the plausible range of answers."""
+
+    question: str
+    unit: str
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, data: object) -> EstimateSpec:
+        """A validated estimate from its JSON form (`{question, unit, min, max}`)."""
+        if isinstance(data, EstimateSpec):
+            data.validate()
+            return data
+        if not isinstance(data, Mapping):
+            raise InvalidInput("configuration.estimate must be an object with question, unit, min and max")
+        fields = ("question", "unit", "min", "max")
+        unknown = sorted(set(data) - set(fields))
+        missing = [k for k in fields if k not in data]
+        if unknown or missing:
+            raise InvalidInput(
+                "configuration.estimate takes exactly question, unit, min and max"
+                + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+                + (f" (missing: {', '.join(missing)})" if missing else "")
+            )
+        spec = cls(data["question"], data["unit"], data["min"], data["max"])
+        spec.validate()
+        return cls(spec.question.strip(), spec.unit.strip(), float(spec.min), float(spec.max))
+
+    def validate(self) -> None:
+        if not isinstance(self.question, str) or not 0 < len(self.question.strip()) <= MAX_ESTIMATE_QUESTION_CHARS:
+            raise InvalidInput(
+                f"configuration.estimate.question must be a string of 1..{MAX_ESTIMATE_QUESTION_CHARS} characters"
+            )
+        if not isinstance(self.unit, str) or not 0 < len(self.unit.strip()) <= MAX_UNIT_CHARS:
+            raise InvalidInput(f"configuration.estimate.unit must be a string of 1..{MAX_UNIT_CHARS} characters")
+        for name in ("min", "max"):
+            _number_in(f"estimate.{name}", getattr(self, name), -1e15, 1e15)
+        if not self.min < self.max:
+            raise InvalidInput("configuration.estimate.min must be less than configuration.estimate.max")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +83,7 @@ class PanelConfiguration:
     proposition: str | None = None
     shuffle_order: bool = True
     stability_tolerance: float = 0.1
+    estimate: EstimateSpec | None = None
 
     @classmethod
     def keys_for(cls, panel_type: PanelType) -> tuple[str, ...]:
@@ -67,6 +114,8 @@ class PanelConfiguration:
                 )
         if data.get("seed") is None:
             data["seed"] = (rng or random.SystemRandom()).randrange(0, 2**31)
+        if data.get("estimate") is not None:
+            data["estimate"] = EstimateSpec.of(data["estimate"])
         config = cls(**data)
         config.validate()
         return config
@@ -90,6 +139,10 @@ class PanelConfiguration:
         if not isinstance(self.shuffle_order, bool):
             raise InvalidInput("configuration.shuffle_order must be a boolean")
         _number_in("stability_tolerance", self.stability_tolerance, 0.0, 1.0)
+        if self.estimate is not None:
+            if not isinstance(self.estimate, EstimateSpec):
+                raise InvalidInput("configuration.estimate must be an object with question, unit, min and max")
+            self.estimate.validate()
 
 
 def _int_in(name: str, value: object, low: int, high: int) -> None:

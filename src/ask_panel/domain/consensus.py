@@ -6,8 +6,8 @@ The method (`agreement+concordance+spread/v1`), recomputed after every round:
   counts with its stated confidence as weight (equal weights when every confidence is 0).
 * **concordance**: Kendall's W over the experts' rankings of the options (0 = no agreement on the
   order, 1 = identical orders). Only with at least two complete rankings of at least two options.
-* **spread agreement** (Delphi): 1 - IQR/50 over the numeric estimates on a 0-100 scale, floored at
-  0, with at least two estimates.
+* **spread agreement** (Delphi): 1 - IQR / (half the estimate's range), floored at 0, with at least
+  two estimates (on the default 0-100 range: 1 - IQR/50).
 * **level** is the weighted mean of the parts that exist: agreement 0.5, concordance 0.3,
   spread agreement 0.2 (weights renormalised over the parts present).
 * **confidence** is the mean stated confidence of the experts with a stance, times **coverage**
@@ -16,6 +16,7 @@ The method (`agreement+concordance+spread/v1`), recomputed after every round:
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,17 @@ def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
     return q1, median, q3
 
 
+SIGNIFICANT_DIGITS = 4
+
+
+def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    """`value` rounded for people: at most `digits` significant digits (26.295000000001 -> 26.3)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    rounded = round(value, digits - 1 - math.floor(math.log10(abs(value))))
+    return float(rounded)
+
+
 @dataclass(frozen=True, slots=True)
 class Distribution:
     """The anonymised distribution of Delphi estimates fed back to the panel."""
@@ -61,7 +73,7 @@ class Distribution:
 
     @property
     def iqr(self) -> float:
-        return self.q3 - self.q1
+        return significant(self.q3 - self.q1)
 
     def summary(self) -> dict[str, float]:
         """The distribution as the round's feedback shows it (with the IQR)."""
@@ -72,11 +84,14 @@ class Distribution:
         if not estimates:
             return None
         q1, median, q3 = quartiles(estimates)
-        return cls(len(estimates), round(median, 3), round(q1, 3), round(q3, 3))
+        return cls(len(estimates), significant(median), significant(q1), significant(q3))
 
 
-def measure(stances: Mapping[str, Stance | None], options: Sequence[str]) -> Consensus:
-    """Consensus of the members' latest stances (a member without a readable stance maps to None)."""
+def measure(stances: Mapping[str, Stance | None], options: Sequence[str], *, span: float = 100.0) -> Consensus:
+    """Consensus of the members' latest stances (a member without a readable stance maps to None).
+
+    `span` is the width of the range the estimates are given on (Delphi).
+    """
     members = len(stances)
     present = [s for s in stances.values() if s is not None]
     coverage = len(present) / members if members else 0.0
@@ -100,7 +115,7 @@ def measure(stances: Mapping[str, Stance | None], options: Sequence[str]) -> Con
     estimates = [s.estimate for s in present if s.estimate is not None]
     distribution = Distribution.of(estimates) if len(estimates) >= 2 else None
     if distribution is not None:
-        parts["spread_agreement"] = max(0.0, 1.0 - distribution.iqr / 50.0)
+        parts["spread_agreement"] = max(0.0, 1.0 - distribution.iqr / (span / 2)) if span > 0 else 1.0
 
     total_weight = sum(WEIGHTS[k] for k in parts)
     level = sum(WEIGHTS[k] * v for k, v in parts.items()) / total_weight

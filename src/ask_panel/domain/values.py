@@ -94,6 +94,10 @@ class Recommendation:
     decided_by: str
     verdict: dict[str, Any] | None = None
     fallbacks: tuple[Fallback, ...] = ()
+    adopted: str | None = None
+    """The option the panel adopted (the members' most supported final position), when there is one."""
+    estimate: dict[str, Any] | None = None
+    """A Delphi panel's estimate: question, unit, range, median, quartiles, IQR and panelists counted."""
 
 
 @dataclass(frozen=True, slots=True)

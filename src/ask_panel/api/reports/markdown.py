@@ -78,6 +78,10 @@ def render_markdown(record: DecisionRecord) -> str:
         rec = record.recommendation
         lines += ["", "## Recommendation", "", f"**{md(rec.recommendation)}**", "", md(rec.rationale), ""]
         lines.append(f"Decided by: {md(rec.decided_by)}.")
+        if rec.adopted:
+            lines.append(f"Adopted option: {md(rec.adopted)}.")
+        if rec.estimate_summary:
+            lines.append(f"Estimate: {md(rec.estimate_summary)}.")
         if rec.verdict:
             lines.append(f"Verdict: {component_value(rec.verdict)}.")
         lines += ["", "### Agreement", ""]

@@ -61,6 +61,16 @@ class RecordRecommendation(BaseModel):
     dissent: list[str]
     decided_by: str
     verdict: dict[str, Any] | None
+    adopted: str | None = None
+    estimate: dict[str, Any] | None = None
+
+    @property
+    def estimate_summary(self) -> str | None:
+        """A Delphi estimate for people: `14 months (IQR 12-18, 5 panelists)`."""
+        e = self.estimate
+        if not e or e.get("median") is None:
+            return None
+        return f"{e['median']:g} {e.get('unit', '')} (IQR {e['q1']:g}-{e['q3']:g}, {e.get('n', 0)} panelists)"
 
 
 class RecordUsage(BaseModel):
@@ -192,6 +202,8 @@ def build_record(panel: PanelResponse, *, generated_at: datetime) -> DecisionRec
             dissent=list(recommendation.dissent),
             decided_by=recommendation.decided_by,
             verdict=recommendation.verdict,
+            adopted=recommendation.adopted,
+            estimate=recommendation.estimate,
         )
         if recommendation
         else None,

@@ -9,7 +9,7 @@ here builds a step's `DecisionFallback`, which `Discussion.decide` calls with th
 | step | fallback |
 |---|---|
 | `frame` (options) | the 2-4 items of a list in the moderator's own answer, else a neutral option set |
-| `frame` (Delphi) | the same options, and a neutral 0-100 estimate question |
+| `frame` (Delphi) | the same options, and a neutral estimate question in percent (0-100) |
 | a turn's stance | the turn is kept without a stance (and its Delphi estimate is not counted) |
 | `t{n}:next` (open) | the next expert in the seeded speaking order |
 | `r{n}:targets` (socratic) | the least confident experts (no stance counts as least) |
@@ -67,7 +67,13 @@ def delphi_frame() -> DecisionFallback:
     def fallback(words: str) -> FallenBack:
         options = _options_in(words)
         return FallenBack(
-            {**options.decision, "estimate_question": NEUTRAL_ESTIMATE_QUESTION},
+            {
+                **options.decision,
+                "estimate_question": NEUTRAL_ESTIMATE_QUESTION,
+                "unit": "percent",
+                "min": 0,
+                "max": 100,
+            },
             f"{options.instead}, with a neutral estimate question",
         )
 

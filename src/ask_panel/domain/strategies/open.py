@@ -101,7 +101,7 @@ class OpenStrategy:
                 everyone = len(spoken(panel)) == n
                 if everyone and consensus.level >= panel.configuration.consensus_threshold:
                     break
-        return await synthesize(discussion)
+        return await synthesize(discussion, options)
 
 
 def _speaker_parser(candidates: list[str]) -> Callable[[Mapping[str, Any]], Decision]:

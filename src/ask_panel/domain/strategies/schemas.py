@@ -41,6 +41,7 @@ def stance_request(
     peers: Sequence[str] = (),
     with_ranking: bool = True,
     with_estimate: bool = False,
+    estimate_range: tuple[float, float] = (0.0, 100.0),
 ) -> StanceRequest:
     """A stance over `options`; `peers` are the other experts one may endorse (never oneself)."""
     properties: dict[str, Any] = {
@@ -61,7 +62,7 @@ def stance_request(
         properties["endorses"] = {"type": "string", "enum": list(peers)}
         required.append("endorses")
     if with_estimate:
-        properties["estimate"] = {"type": "number", "minimum": 0, "maximum": 100}
+        properties["estimate"] = {"type": "number", "minimum": estimate_range[0], "maximum": estimate_range[1]}
         required.append("estimate")
     schema = {
         "title": "stance",
@@ -88,7 +89,7 @@ def stance_request(
             endorses = data.get("endorses")
             if endorses not in allowed_peers:
                 raise InvalidInput("'endorses' must name another expert")
-        estimate = require_number(data, "estimate", 0, 100) if with_estimate else None
+        estimate = require_number(data, "estimate", *estimate_range) if with_estimate else None
         return Stance(str(position), confidence, ranking, endorses, estimate)
 
     if with_estimate:
@@ -129,9 +130,8 @@ def synthesis_schema() -> JsonSchema:
             "recommendation": {"type": "string"},
             "rationale": {"type": "string"},
             "agreement_points": {"type": "array", "items": {"type": "string"}, "maxItems": 8},
-            "dissent": {"type": "array", "items": {"type": "string"}, "maxItems": 8},
         },
-        "required": ["recommendation", "rationale", "agreement_points", "dissent"],
+        "required": ["recommendation", "rationale", "agreement_points"],
         "additionalProperties": False,
     }
 
@@ -141,5 +141,4 @@ def parse_synthesis(data: Mapping[str, Any]) -> Decision:
         "recommendation": require_text(data, "recommendation"),
         "rationale": require_text(data, "rationale"),
         "agreement_points": text_list(data, "agreement_points"),
-        "dissent": text_list(data, "dissent"),
     }

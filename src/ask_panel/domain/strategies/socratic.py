@@ -102,7 +102,7 @@ class SocraticStrategy:
             if number >= 2 and consensus.level >= panel.configuration.consensus_threshold:
                 break
         return await synthesize(
-            discussion, instruction="Summarize what the questioning revealed and what the panel learned."
+            discussion, options, instruction="Summarize what the questioning revealed and what the panel learned."
         )
 
 

@@ -65,4 +65,4 @@ class StructuredStrategy:
             await discussion.end_round(number, consensus)
             if consensus.level >= panel.configuration.consensus_threshold:
                 break
-        return await synthesize(discussion)
+        return await synthesize(discussion, options)

@@ -9,6 +9,7 @@ from ask_panel.domain.checkpoint import StepKey
 from ask_panel.domain.errors import QuorumLost
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.strategies.fallbacks import framed_options, tallied_synthesis
+from ask_panel.domain.strategies.outcome import Outcome
 from ask_panel.domain.strategies.port import Discussion
 from ask_panel.domain.strategies.prompts import system, transcript, user
 from ask_panel.domain.strategies.schemas import options_schema, parse_options, parse_synthesis, synthesis_schema
@@ -33,8 +34,8 @@ def spoken(panel: Panel) -> set[str]:
     return {m.agent_id for m in panel.messages() if m.role == "expert"}
 
 
-def measure(panel: Panel, options: Sequence[str]) -> Consensus:
-    return consensus_math.measure(latest_stances(panel), options)
+def measure(panel: Panel, options: Sequence[str], *, span: float = 100.0) -> Consensus:
+    return consensus_math.measure(latest_stances(panel), options, span=span)
 
 
 def quorum(members: int) -> int:
@@ -73,35 +74,38 @@ async def frame_options(discussion: Discussion) -> list[str]:
     return list(decision["options"])
 
 
-def minority_views(panel: Panel) -> list[str]:
-    """Experts whose latest position differs from the modal one, in their own words (shortened)."""
-    stances = latest_stances(panel)
-    positions = [s.position for s in stances.values() if s is not None]
-    if not positions:
-        return []
-    modal = max(set(positions), key=positions.count)
-    views = []
-    for agent_id, stance in stances.items():
-        if stance is not None and stance.position != modal:
-            views.append(
-                f"{panel.member(agent_id).agent_name} prefers '{stance.position}' (confidence {stance.confidence:.2f})"
-            )
-    return views
-
-
 async def synthesize(
-    discussion: Discussion, *, speaker: Speaker = MODERATOR, instruction: str = "", key: StepKey = SYNTHESIS
+    discussion: Discussion,
+    options: Sequence[str],
+    *,
+    speaker: Speaker = MODERATOR,
+    instruction: str = "",
+    key: StepKey = SYNTHESIS,
 ) -> Recommendation:
-    """The moderator's final synthesis: recommendation, rationale, agreement and dissent."""
+    """The moderator's final synthesis of the option the members' final stances adopt.
+
+    The adopted option, its supporters and the dissent come from the members' final stances
+    (`outcome.Outcome`), never from the model: the dissent lists exactly the members whose final
+    position differs from the adopted option, and the rationale names the members who support it.
+    The model writes the recommendation, the rationale and the points of agreement.
+    """
     panel = discussion.panel
     degraded = check_quorum(panel)
+    outcome = Outcome.of(panel, options)
     consensus = panel.consensus
     summary = (
         f"Consensus level {consensus.level:.2f}, confidence {consensus.confidence:.2f}, "
-        f"modal position: {consensus.components.get('modal_position')}"
+        f"modal position: {outcome.adopted}"
         if consensus
         else "No consensus measured."
     )
+    if outcome.adopted is not None:
+        supporters = ", ".join(outcome.names(panel, outcome.supporters))
+        summary += f"\nThe panel adopts: {outcome.adopted}\nSupported by: {supporters}"
+        if outcome.dissenters:
+            summary += "\nDissenting: " + "; ".join(outcome.dissent(panel))
+    else:
+        summary += "\nNo expert stated a position that could be read."
     decision = await discussion.decide(
         key,
         speaker=speaker,
@@ -110,23 +114,20 @@ async def synthesize(
             user(
                 f"Question: {panel.query}\n\nDiscussion:\n{transcript(panel)}\n\n{summary}\n\n"
                 f"{instruction or 'Synthesize the final recommendation of the panel.'} Give the "
-                "recommendation, the key rationale, the points of agreement and the dissenting or "
-                "minority views. Answer as JSON."
+                "recommendation for the adopted option, the key rationale (citing the experts who support "
+                "it) and the points of agreement. Answer as JSON."
             ),
         ],
         schema=synthesis_schema(),
         parse=parse_synthesis,
         fallback=tallied_synthesis(panel, latest_stances(panel)),
     )
-    dissent = list(decision["dissent"])
-    for view in minority_views(panel):
-        if view not in dissent:
-            dissent.append(view)
     return Recommendation(
         recommendation=decision["recommendation"],
-        rationale=decision["rationale"],
+        rationale=outcome.cited(panel, decision["rationale"]),
         agreement_points=tuple(decision["agreement_points"]),
-        dissent=tuple(dissent),
+        dissent=outcome.dissent(panel),
         degraded=degraded,
         decided_by=speaker.agent_id,
+        adopted=outcome.adopted,
     )

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from ask_panel.domain.configuration import PanelConfiguration
+from ask_panel.domain.configuration import EstimateSpec, PanelConfiguration
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.llm import parse_output_mode
 from ask_panel.domain.values import Consensus, Fallback, Member, Message, Recommendation, Stance, Usage
@@ -23,11 +23,17 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def configuration_json(config: PanelConfiguration) -> Json:
-    return asdict(config)
+    data = asdict(config)
+    if data["estimate"] is None:  # written only when set: earlier bodies keep their shape
+        del data["estimate"]
+    return data
 
 
 def configuration_of(data: Json) -> PanelConfiguration:
-    return PanelConfiguration(**data)
+    values = dict(data)
+    if values.get("estimate") is not None:
+        values["estimate"] = EstimateSpec(**values["estimate"])
+    return PanelConfiguration(**values)
 
 
 def member_json(member: Member) -> Json:
@@ -123,6 +129,8 @@ def recommendation_json(recommendation: Recommendation | None) -> Json | None:
         "decided_by": recommendation.decided_by,
         "verdict": recommendation.verdict,
         "fallbacks": [fallback_json(f) for f in recommendation.fallbacks],
+        "adopted": recommendation.adopted,
+        "estimate": recommendation.estimate,
     }
 
 
@@ -138,6 +146,8 @@ def recommendation_of(data: Json | None) -> Recommendation | None:
         decided_by=data.get("decided_by", "moderator"),
         verdict=data.get("verdict"),
         fallbacks=tuple(fallback_of(f) for f in data.get("fallbacks") or ()),
+        adopted=data.get("adopted"),
+        estimate=data.get("estimate"),
     )
 
 
