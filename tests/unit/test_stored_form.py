@@ -162,6 +162,8 @@ def test_every_event_s_data_has_the_published_fields_in_order() -> None:
         "decided_by": "moderator",
         "verdict": None,
         "fallbacks": [],
+        "adopted": None,
+        "estimate": None,
     }
     usage = {"input_tokens": 1, "output_tokens": 2, "llm_calls": 3, "cost_usd": 0.5}
     message = {
