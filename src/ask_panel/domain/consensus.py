@@ -57,7 +57,7 @@ SIGNIFICANT_DIGITS = 4
 def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
     """`value` rounded for people: at most `digits` significant digits (26.295000000001 -> 26.3)."""
     if value == 0 or not math.isfinite(value):
-        return value
+        return float(value)
     rounded = round(value, digits - 1 - math.floor(math.log10(abs(value))))
     return float(rounded)
 

@@ -73,7 +73,7 @@ def round_distribution(panel: Panel, number: int) -> Distribution | None:
 
 def number(value: float) -> str:
     """A number for people: at most 4 significant digits, no exponent, no trailing zeros."""
-    rounded = significant(value)
+    rounded = float(significant(value))
     text = f"{rounded:.6f}".rstrip("0").rstrip(".") if not rounded.is_integer() else f"{int(rounded)}"
     return text
 
@@ -222,7 +222,7 @@ async def frame(discussion: Discussion) -> tuple[list[str], EstimateSpec]:
     )
     if "unit" not in decision:  # a frame checkpointed before estimates had units: a 0-100 scale
         return list(decision["options"]), EstimateSpec(decision["estimate_question"], "percent", 0.0, 100.0)
-    spec = EstimateSpec(decision["estimate_question"], decision["unit"], decision["min"], decision["max"])
+    spec = EstimateSpec(decision["estimate_question"], decision["unit"], float(decision["min"]), float(decision["max"]))
     return list(decision["options"]), spec
 
 

@@ -16,7 +16,7 @@ from ask_panel.domain.values import Stance
 def require_number(data: Mapping[str, Any], key: str, low: float, high: float) -> float:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise InvalidInput(f"'{key}' must be a number from {low} to {high}")
+        raise InvalidInput(f"'{key}' must be a number from {low:g} to {high:g}")
     return float(value)
 
 
