@@ -3,7 +3,7 @@
 Each audited panel type is run once per seed (`SEEDS` of them) on the simulated provider with no
 token delay. A seed picks the panel's size (2 to 10 members, every size over nine seeds), its
 experts, its question and its settings, so every invariant is checked over all of them. The runs
-are shared by the tests of a module (a module-scoped fixture), so the whole suite stays fast.
+are made once per session and shared by the tests, so the whole suite stays fast.
 """
 
 from __future__ import annotations
@@ -91,9 +91,16 @@ async def run_all(
     return runs
 
 
+_DEFAULT_RUNS: dict[str, list[Run]] = {}
+
+
 def run_sync(panel_type: str, **kwargs: Any) -> list[Run]:
-    """`run_all` from a synchronous (module-scoped) fixture."""
-    return asyncio.run(run_all(panel_type, **kwargs))
+    """`run_all` from a synchronous (module-scoped) fixture; the default runs are made once per session."""
+    if kwargs:
+        return asyncio.run(run_all(panel_type, **kwargs))
+    if panel_type not in _DEFAULT_RUNS:
+        _DEFAULT_RUNS[panel_type] = asyncio.run(run_all(panel_type))
+    return _DEFAULT_RUNS[panel_type]
 
 
 def stored_form(panel: Panel) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from ask_panel.domain.llm import ChatMessage
@@ -47,6 +48,7 @@ class Persona:
         return role[:1].lower() + role[1:] if role[1:2].islower() else role
 
 
+@lru_cache(maxsize=512)  # a pure function of the prompt, asked on every call: reading a field is costly
 def persona_of(system_prompt: str) -> Persona:
     match = _PERSONA.search(system_prompt)
     if match is None:
