@@ -107,7 +107,7 @@ class DelphiStrategy:
                         discussion,
                         member,
                         f"Delphi round {n}. Question: {panel.query}\nOptions: {'; '.join(options)}\n"
-                        f"Estimate: {asked}\nAnonymous group feedback: {feedback_text}\n\n"
+                        f"Numeric question: {asked}\nAnonymous group feedback: {feedback_text}\n\n"
                         f"Give your reasoning, then your position, your estimate in {spec.unit} and your "
                         "confidence.",
                     ),

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ask_panel.domain.llm import ChatMessage
 from ask_panel.infrastructure.llm.simulated_fields import FIELDS, Field, field_of
