@@ -162,12 +162,15 @@ def bootstrap(
     providers: Providers | None = None,
     bus: Bus | None = None,
     origin: str | None = None,
+    takes_over: bool = True,
 ) -> Container:
     """Build one process's objects from `settings`; any part given is used instead of the configured one.
 
     `uow` alone brings no recovery scan (pass `recovery` to resume panels at start) and sends no
     wake-ups of its own; `bus` replaces the configured fan-out (PostgreSQL, Redis) for text deltas
-    and, unless the database NOTIFYs, for wake-ups.
+    and, unless the database NOTIFYs, for wake-ups. `takes_over=False` makes a process that runs
+    only the panels it is asked to run (`ask --local`): it still beats for them, but resumes
+    nothing at start and never takes over another process's panels.
     """
     origin = origin or uuid.uuid4().hex[:12]
     providers = providers or build_providers(settings)
@@ -228,8 +231,10 @@ def bootstrap(
         if settings.run_worker:  # procrastinate hands jobs out; the pool only beats for what it runs
             starting += [jobs.start_worker, _keep(pool, reclaim=False)]
             stopping.append(jobs.stop_worker)
-    elif settings.run_worker:  # the embedded executor: resume now, then take over what nobody runs
+    elif settings.run_worker and takes_over:  # the embedded executor: resume now, then take over what nobody runs
         starting += [_resume(pool), _keep(pool, reclaim=True)]
+    elif settings.run_worker:  # only its own panels: beat for them, so that no other process takes them over
+        starting.append(_keep(pool, reclaim=False))
     stopping += [pool.close, *storage.closing]
     if bus is not None and deltas is not None and bridge is not None and reconciler is not None:
         stopping += [deltas.close, bus.close, bridge.close, reconciler.close]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ask_panel.client import AsyncAskPanel, EventType, NotFound
+from ask_panel.client import AsyncAskPanel, EventType, NotFound, ReconnectPolicy
 from tests.client.conftest import Account, Server
 from tests.client.proxy import cutting_proxy
 
@@ -31,3 +31,11 @@ async def test_async_list_pages_and_problems(account: Account) -> None:
         with pytest.raises(NotFound):
             await client.agents.get("nobody_here")
     assert listed == list(reversed(created))
+
+
+async def test_an_async_watch_of_an_ended_panel_from_its_last_event_ends_at_once(account: Account) -> None:
+    async with AsyncAskPanel(account.url, tenant=account.tenant, token=account.token) as client:
+        panel = await client.create(QUERY, agent_ids=EXPERTS[:2], configuration={"max_rounds": 1})
+        events = [event async for event in client.stream(panel.panel_id, start=True)]
+        client.reconnect = ReconnectPolicy(attempts=1)  # one refused or early end would raise
+        assert [event async for event in client.stream(panel.panel_id, last_event_id=events[-1].id or 0)] == []

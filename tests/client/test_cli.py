@@ -4,6 +4,7 @@ connection, Ctrl-C and exit codes."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -165,6 +166,26 @@ def test_the_report_command_writes_each_format_to_a_file(account: Account, tmp_p
     assert "<!doctype html>" in html and "@media print" in html
     assert record["panel_id"] == panel_id and record["status"] == "completed"
     assert len(record["turns"]) == sum(1 for e in asked if e["event"] == "expert_speaking")
+
+
+def test_a_report_written_where_it_cannot_be_is_a_usage_error_with_the_reason(account: Account, tmp_path: Path) -> None:
+    env = cli_env(**account.env())
+    asked = json_lines(ask_panel("ask", QUESTION, "--experts", EXPERTS, "--rounds", "1", "--json", env=env).stdout)
+    panel_id = str(asked[0]["data"]["panel_id"])
+
+    missing = ask_panel("panels", "report", panel_id, "-o", "/nonexistent/dir/x.md", env=env)
+    assert missing.returncode == ExitCode.USAGE
+    assert "Traceback" not in missing.stderr and "/nonexistent/dir does not exist" in missing.stderr
+
+    (tmp_path / "locked").mkdir(mode=0o500)
+    refused = ask_panel("panels", "report", panel_id, "-o", str(tmp_path / "locked" / "x.md"), env=env)
+    if os.geteuid() != 0:  # root writes anywhere
+        assert refused.returncode == ExitCode.USAGE
+        assert "Traceback" not in refused.stderr and "cannot write" in refused.stderr
+
+    into_directory = ask_panel("panels", "report", panel_id, "-o", str(tmp_path), env=env)
+    assert into_directory.returncode == ExitCode.OK, into_directory.stderr
+    assert (tmp_path / f"panel-{panel_id}.md").read_text().startswith("# Decision record: ")
 
 
 def test_the_panels_list_shows_the_tenant_s_panels_only(account: Account) -> None:

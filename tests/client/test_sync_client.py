@@ -76,6 +76,15 @@ def test_watching_from_an_event_id_gives_exactly_the_later_events(account: Accou
     assert [e.id for e in later] == [e.id for e in everything[3:]]
 
 
+def test_watching_an_ended_panel_from_its_last_event_is_an_empty_stream_not_an_error(account: Account) -> None:
+    with client_for(account) as client:
+        panel = client.create(QUERY, agent_ids=EXPERTS[:2], configuration={"max_rounds": 1})
+        last = list(client.stream(panel.panel_id, start=True))[-1]
+        assert last.terminal and last.id is not None
+        client.reconnect = ReconnectPolicy(attempts=1)  # one refused or early end would raise
+        assert list(client.stream(panel.panel_id, last_event_id=last.id)) == []
+
+
 def test_the_expert_token_deltas_come_only_when_asked_for_and_carry_no_id(account: Account) -> None:
     with client_for(account) as client:
         panel = client.create(QUERY, agent_ids=EXPERTS[:2], configuration={"max_rounds": 1})

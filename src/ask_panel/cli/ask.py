@@ -52,7 +52,7 @@ def ask_command(
             )
             view = JsonLines(sys.stdout) if as_json else LiveView(Console(highlight=False))
             with view:
-                follower = Follower(client, view, prompts, ask_first=interactive())
+                follower = Follower(client, view, prompts, ask_first=interactive(), runs_here=local)
                 return await follower.follow(
                     panel.panel_id, start=True, tokens=not as_json if tokens is None else tokens
                 )

@@ -21,4 +21,5 @@ class ExitCode(IntEnum):
     UNREACHABLE = 5
     """The service could not be reached, or a stream could not be resumed."""
     INTERRUPTED = 130
-    """Interrupted (a second Ctrl-C) without cancelling the panel: it goes on in the service."""
+    """Interrupted without cancelling: a second Ctrl-C left the panel (it goes on in the service; with
+    `--local` it stops with the command, unfinished), or Ctrl-C came before there was a panel to cancel."""

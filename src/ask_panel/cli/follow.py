@@ -40,9 +40,17 @@ class Follower:
     terminal); a second one leaves without cancelling."""
 
     def __init__(
-        self, client: AsyncAskPanel, view: View, prompts: Console, *, ask_first: bool, cancels: bool = True
+        self,
+        client: AsyncAskPanel,
+        view: View,
+        prompts: Console,
+        *,
+        ask_first: bool,
+        cancels: bool = True,
+        runs_here: bool = False,
     ) -> None:
         self.client = client
+        self.runs_here = runs_here  # `ask --local`: the panel runs in this process and stops with it
         self.cancels = cancels
         self.view = view
         self.prompts = prompts
@@ -75,10 +83,18 @@ class Follower:
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watching
-            self.prompts.print(f"\nleft panel {panel_id} running; watch it with: ask-panel panels watch {panel_id}")
+            self.prompts.print(f"\n{self._left(panel_id)}")
             return ExitCode.INTERRUPTED
         finally:
             loop.remove_signal_handler(signal.SIGINT)
+
+    def _left(self, panel_id: str) -> str:
+        if self.runs_here:
+            return (
+                f"left panel {panel_id} unfinished: it ran in this process, so it stops here; `ask-panel serve` "
+                f"on the same store resumes it (or: ask-panel panels cancel {panel_id} --local)"
+            )
+        return f"left panel {panel_id} running; watch it with: ask-panel panels watch {panel_id}"
 
     async def _watch(self, panel_id: str, *, start: bool, tokens: bool, since: int) -> None:
         async for event in self.client.stream(panel_id, start=start, tokens=tokens, last_event_id=since):

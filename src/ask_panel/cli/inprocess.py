@@ -2,7 +2,8 @@
 
 httpx2's own `ASGITransport` hands over a response only once the app has finished it, which a live
 stream never does; this one returns as soon as the response starts, and its body is a queue the
-app's `send` fills. Closing the response tells the app its client left (`http.disconnect`).
+app's `send` fills. Closing the response tells the app its client left (`http.disconnect`); what the
+app sends after that is dropped, as a server does.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class InProcessTransport(httpx2.AsyncBaseTransport):
                 started.set_result((message["status"], list(message.get("headers", []))))
             elif message["type"] == "http.response.body":
                 if left.is_set():
-                    raise OSError("the client left")
+                    return  # the client has gone: dropped, as a server drops what is sent after a disconnect
                 chunk = message.get("body", _END)
                 if chunk:
                     chunks.put_nowait(chunk)

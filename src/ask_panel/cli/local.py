@@ -21,7 +21,9 @@ async def local_client(tenant: str | None) -> AsyncIterator[AsyncAskPanel]:
 
     The store is ASK_PANEL_DATABASE_URL (by default `data/ask_panel.db`, the one `ask-panel serve`
     uses), migrated first; panels run in this process and stop with it (a later `serve` resumes one
-    left unfinished).
+    left unfinished). A server may be running on the same store: this process runs only the panels
+    it is asked to run (the embedded executor, no job-queue worker) and beats for them, and never
+    resumes or takes over anyone else's (`bootstrap(takes_over=False)`).
     """
     require_server("--local")
     from ask_panel.api.app import create_app
@@ -29,11 +31,11 @@ async def local_client(tenant: str | None) -> AsyncIterator[AsyncAskPanel]:
     from ask_panel.cli.migrate import migrate
     from ask_panel.config import Settings
 
-    settings = Settings(auth_mode="none")
+    settings = Settings(auth_mode="none", executor="local", run_worker=True)
     if settings.database_url.startswith("sqlite"):
         await asyncio.to_thread(migrate, settings)
     logging.getLogger("ask_panel.bootstrap").setLevel(logging.ERROR)  # no auth is the point of --local
-    container = bootstrap(settings)
+    container = bootstrap(settings, takes_over=False)
     await container.start()
     try:
         app = create_app(container=container)

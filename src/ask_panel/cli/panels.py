@@ -157,15 +157,34 @@ def report(
     configure(ctx, "WARNING")
     if report_format not in ("md", "html", "json"):
         raise typer.BadParameter("must be md, html or json", param_hint="--format")
-    target_file = output or Path(f"panel-{panel_id}.{report_format}")
+    target_file = report_file(output, f"panel-{panel_id}.{report_format}")
 
-    async def main() -> None:
+    async def main() -> ExitCode:
         async with open_client(Target(url, token, tenant, local)) as client:
             text = await client.report(panel_id, report_format)  # type: ignore[arg-type]
-        if str(target_file) == "-":
+        if target_file is None:
             sys.stdout.write(text)
-            return
-        target_file.write_text(text, encoding="utf-8")
-        Console(stderr=True).print(f"wrote {target_file}")
+            return ExitCode.OK
+        try:
+            target_file.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            Console(stderr=True, highlight=False).print(f"[red]error:[/] cannot write {target_file}: {exc.strerror}")
+            return ExitCode.USAGE
+        Console(stderr=True, highlight=False).print(f"wrote {target_file}")
+        return ExitCode.OK
 
     run(main())
+
+
+def report_file(output: Path | None, default_name: str) -> Path | None:
+    """Where `-o` says to write (None: standard output); a directory gets the default name. A directory that
+    does not exist is a usage error before anything is asked of the service."""
+    if output is None:
+        return Path(default_name)
+    if str(output) == "-":
+        return None
+    if output.is_dir():
+        return output / default_name
+    if not output.parent.is_dir():
+        raise typer.BadParameter(f"the directory {output.parent} does not exist", param_hint="--output")
+    return output

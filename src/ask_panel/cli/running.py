@@ -29,4 +29,7 @@ def run(command: Coroutine[Any, Any, ExitCode | None]) -> None:
     except ConnectionFailed as exc:
         errors.print(f"[red]error:[/] cannot reach the service: {exc}")
         raise typer.Exit(ExitCode.UNREACHABLE) from None
+    except KeyboardInterrupt:  # before a panel was followed (while starting, say): nothing to cancel yet
+        errors.print("\ninterrupted")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     raise typer.Exit(code or ExitCode.OK)

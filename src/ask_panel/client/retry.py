@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import httpx2
+
 RETRIED_STATUSES = frozenset({429, 503})
+DEFAULT_TIMEOUT = httpx2.Timeout(30.0, read=60.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,30 +1,23 @@
-"""`AskPanel`: the blocking Python client of the Ask Panel API."""
+"""`AskPanel`: the blocking Python client of the Ask Panel API (it does the I/O; `protocol.py` decides)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx2
 
 from ask_panel.client import protocol
 from ask_panel.client.connection import Connection
-from ask_panel.client.errors import ApiError, ConnectionFailed, StreamInterrupted
-from ask_panel.client.events import Event, StreamCursor
-from ask_panel.client.models import (
-    AgentListResponse,
-    ExecuteResponse,
-    Expert,
-    PanelListResponse,
-    PanelResponse,
-    PanelSummary,
-)
+from ask_panel.client.errors import ApiError
+from ask_panel.client.events import Event
+from ask_panel.client.models import ExecuteResponse, Expert, PanelListResponse, PanelResponse, PanelSummary
 from ask_panel.client.protocol import Call, ReportFormat
-from ask_panel.client.retry import RETRIED_STATUSES, ReconnectPolicy, RetryPolicy
+from ask_panel.client.retry import DEFAULT_TIMEOUT, ReconnectPolicy, RetryPolicy
 
-DEFAULT_TIMEOUT = httpx2.Timeout(30.0, read=60.0)
+Result = TypeVar("Result")
 
 
 class AskPanel:
@@ -80,40 +73,32 @@ class AskPanel:
         idempotency_key: str | None = None,
     ) -> PanelResponse:
         """Create a draft panel. Resent after a dropped connection with the same `Idempotency-Key`: one panel."""
-        call = protocol.create_panel(query, panel_type, agent_ids, configuration, idempotency_key)
-        return protocol.parse(self._send(call), PanelResponse)
+        return self._send(protocol.create_panel(query, panel_type, agent_ids, configuration, idempotency_key))
 
     def get(self, panel_id: str) -> PanelResponse:
-        return protocol.parse(self._send(protocol.get_panel(panel_id)), PanelResponse)
+        return self._send(protocol.get_panel(panel_id))
 
     def pages(
         self, *, status: str | None = None, panel_type: str | None = None, page_size: int = 50
     ) -> Iterator[PanelListResponse]:
         """The tenant's panels, newest first, one page at a time until the last."""
-        offset = 0
-        while True:
-            page = protocol.parse(
-                self._send(protocol.list_panels(page_size, offset, status, panel_type)), PanelListResponse
-            )
+        paging = protocol.Paging(status, panel_type, page_size)
+        while not paging.done:
+            page = self._send(paging.next_call())
+            paging.received(page)
             yield page
-            offset += len(page.panels)
-            if not page.panels or offset >= page.total:
-                return
 
     def list(
         self, *, status: str | None = None, panel_type: str | None = None, page_size: int = 50
     ) -> Iterator[PanelSummary]:
         """Every panel of the tenant, newest first, page by page (a panel shifted by a new one is not repeated)."""
-        seen: set[str] = set()
-        for page in self.pages(status=status, panel_type=panel_type, page_size=page_size):
-            for panel in page.panels:
-                if panel.panel_id not in seen:
-                    seen.add(panel.panel_id)
-                    yield panel
+        paging = protocol.Paging(status, panel_type, page_size)
+        while not paging.done:
+            yield from paging.received(self._send(paging.next_call()))
 
     def execute(self, panel_id: str) -> ExecuteResponse:
         """Start a draft panel in the background (409 `Conflict` unless it is a draft)."""
-        return protocol.parse(self._send(protocol.execute_panel(panel_id)), ExecuteResponse)
+        return self._send(protocol.execute_panel(panel_id))
 
     def cancel(self, panel_id: str) -> None:
         """Cancel a panel that has not ended (409 `Conflict` if it has)."""
@@ -121,7 +106,7 @@ class AskPanel:
 
     def report(self, panel_id: str, format: ReportFormat = "md") -> str:
         """The panel as a decision record: Markdown, HTML (prints well) or JSON text."""
-        return self._send(protocol.panel_report(panel_id, format)).text
+        return self._send(protocol.panel_report(panel_id, format))
 
     def stream(
         self, panel_id: str, *, start: bool = False, tokens: bool = False, last_event_id: int = 0
@@ -130,78 +115,55 @@ class AskPanel:
 
         `start=True` starts a draft panel (a started one is only streamed); `tokens=True` adds the
         `expert_token` text deltas (not stored, so not replayed on resume). Each stored event is
-        yielded once, in order, whatever the reconnects; after `reconnect.attempts` failures in a row
-        `StreamInterrupted` says where it stopped.
+        yielded once, in order, whatever the reconnects; a panel that has ended and whose last event
+        was already given (`last_event_id`) yields nothing. After `reconnect.attempts` failures in a
+        row `StreamInterrupted` says where it stopped.
         """
-        cursor = StreamCursor(last_event_id=last_event_id)
-        failures = 0
-        while not cursor.finished:
-            call = protocol.stream_panel(panel_id, start=start, tokens=tokens, resume=cursor.resume_headers())
-            progressed = False
+        session = protocol.StreamSession(
+            panel_id,
+            start=start,
+            tokens=tokens,
+            last_event_id=last_event_id,
+            retry=self.retry,
+            reconnect=self.reconnect,
+        )
+        while not session.finished:
+            call = session.next_call()
             try:
                 with self._http.sse(call.path, method=call.method, params=call.params, headers=call.headers) as source:
-                    if source.response.status_code in RETRIED_STATUSES:
+                    if not session.streams(source.response):
                         source.response.read()
-                        raise _Retry(source.response)
-                    if source.response.is_error:
-                        source.response.read()
-                        raise protocol.problem(source.response)
-                    for sse in source:
-                        event = cursor.accept(sse)
-                        if event is None:
-                            continue
-                        progressed = progressed or event.id is not None
-                        yield event
-                        if cursor.finished:
-                            return
-            except _Retry as retry:
-                failures = 0 if progressed else failures + 1
-                if failures >= self.reconnect.attempts:
-                    raise protocol.problem(retry.response) from None
-                time.sleep(self.retry.delay(failures, retry.response.headers.get("Retry-After")))
-                continue
+                        wait = session.refused(source.response)
+                    else:
+                        for sse in source:
+                            event = session.accept(sse)
+                            if event is not None:
+                                yield event
+                            if session.finished:
+                                return
+                        wait = session.ended_early()
             except httpx2.TransportError as exc:
-                failures = 0 if progressed else failures + 1
-                if failures >= self.reconnect.attempts:
-                    raise StreamInterrupted(
-                        f"the stream of panel {panel_id} broke and could not be resumed: {exc}",
-                        last_event_id=cursor.last_event_id,
-                    ) from exc
-            else:
-                failures = 0 if progressed else failures + 1  # ended without a terminal event: resume
-                if failures >= self.reconnect.attempts:
-                    raise StreamInterrupted(
-                        f"the stream of panel {panel_id} keeps ending early", last_event_id=cursor.last_event_id
-                    )
-            if failures:
-                time.sleep(self.reconnect.delay(failures, cursor.retry_ms))
+                wait = session.dropped(exc)
+            if wait:
+                time.sleep(wait)
 
     # Transport
 
-    def _send(self, call: Call) -> httpx2.Response:
-        attempt = 0
+    def _send(self, call: Call[Result]) -> Result:
+        sending = protocol.Sending(call, self.retry)
         while True:
-            attempt += 1
+            sending.sent()
             try:
                 response = self._http.request(
                     call.method, call.path, params=call.params, json=call.json, headers=call.headers
                 )
             except httpx2.TransportError as exc:
-                if not call.safe or attempt >= self.retry.attempts:
-                    raise ConnectionFailed(f"{call.method} {call.path}: {exc}") from exc
-                time.sleep(self.retry.delay(attempt))
+                time.sleep(sending.dropped(exc))
                 continue
-            if response.status_code in RETRIED_STATUSES and attempt < self.retry.attempts:
-                time.sleep(self.retry.delay(attempt, response.headers.get("Retry-After")))
-                continue
-            if response.is_error:
-                raise protocol.problem(response)
-            return response
-
-
-class _Retry(Exception):
-    def __init__(self, response: httpx2.Response) -> None:
-        self.response = response
+            wait = sending.wait_before_resending(response)
+            if wait is None:
+                return sending.result(response)
+            time.sleep(wait)
 
 
 class Agents:
@@ -211,22 +173,22 @@ class Agents:
         self._client = client
 
     def list(self) -> list[Expert]:
-        return protocol.parse(self._client._send(protocol.list_agents()), AgentListResponse).agents
+        return self._client._send(protocol.list_agents())
 
     def get(self, agent_id: str) -> Expert:
-        return protocol.parse(self._client._send(protocol.get_agent(agent_id)), Expert)
+        return self._client._send(protocol.get_agent(agent_id))
 
     def create(self, **fields: Any) -> Expert:
         """A tenant expert: `agent_id`, `name`, `role`, `instructions`, and optionally `expertise`, `model`, ..."""
-        return protocol.parse(self._client._send(protocol.create_agent(fields)), Expert)
+        return self._client._send(protocol.create_agent(fields))
 
     def replace(self, agent_id: str, **fields: Any) -> Expert:
         """PUT: the whole definition (fields left out take their defaults)."""
-        return protocol.parse(self._client._send(protocol.replace_agent(agent_id, fields)), Expert)
+        return self._client._send(protocol.replace_agent(agent_id, fields))
 
     def update(self, agent_id: str, **fields: Any) -> Expert:
         """PATCH: only the fields given change."""
-        return protocol.parse(self._client._send(protocol.update_agent(agent_id, fields)), Expert)
+        return self._client._send(protocol.update_agent(agent_id, fields))
 
     def delete(self, agent_id: str) -> None:
         self._client._send(protocol.delete_agent(agent_id))
