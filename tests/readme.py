@@ -18,10 +18,10 @@ def section(title: str) -> str:
 
 def python_example() -> str:
     """The Python example of "From Python" (the first ```python block)."""
-    return re.findall(r"```python\n(.*?)```", section("From Python"), re.S)[0]
+    return str(re.findall(r"```python\n(.*?)```", section("From Python"), re.S)[0])
 
 
 def python_example_output() -> str:
     """What the README says the example printed (the ```text block after it)."""
     text = section("From Python")
-    return re.findall(r"```text\n(.*?)```", text[text.index("```python") :], re.S)[0]
+    return str(re.findall(r"```text\n(.*?)```", text[text.index("```python") :], re.S)[0])
