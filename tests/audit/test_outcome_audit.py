@@ -7,6 +7,7 @@ import re
 import pytest
 
 from ask_panel.domain.panel import Panel
+from ask_panel.domain.strategies.synthesis import FRAME
 from ask_panel.domain.values import Message
 from tests.audit.runs import SIZES, Run, experts, run_sync
 
@@ -80,3 +81,27 @@ def test_the_rationale_cites_members_who_support_the_adopted_option_and_no_one_e
         for argued in re.findall(r"as ((?:Dr\. )?[^,.]+?) argued", rec.rationale):
             assert argued in supporters, f"{argued} did not support '{rec.adopted}'"
         assert "One expert considers the timeline too optimistic." not in rec.dissent
+
+
+# What options for each audited question must speak of (one of the words, in at least one option).
+FITTING = {
+    "What is our FDA 510(k) strategy": ("510(k)", "De Novo", "Pre-Submission"),
+    "How should we price": ("price", "pricing"),
+    "How many months": ("months",),
+    "Should we expand our reimbursement team": ("expand", "reimbursement team"),
+    "What share of hospitals": ("%", "percent"),
+    "Which market should we launch in first": ("launch", "market", "EU", "US"),
+}
+GENERIC = ("Proceed now with the current plan", "Go ahead as proposed")
+
+
+def test_the_moderators_options_fit_the_question(runs: list[Run]) -> None:
+    """Issue 9: a pricing question was answered 'Adopt 'Proceed now with the current plan''."""
+    for run in runs:
+        frame = run.panel.checkpoint.decision(FRAME)
+        assert frame is not None
+        options = list(frame["options"])
+        assert 2 <= len(options) <= 4 and len(set(options)) == len(options)
+        words = next(w for start, w in FITTING.items() if run.question.startswith(start))
+        assert any(word.lower() in option.lower() for option in options for word in words), (run.question, options)
+        assert not set(options) & set(GENERIC), options

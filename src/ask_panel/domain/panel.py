@@ -44,7 +44,7 @@ def estimate_duration(panel_type: PanelType, config: PanelConfiguration, members
         PanelType.STRUCTURED: rounds * members,
         PanelType.OPEN: config.max_turns or rounds * members,
         PanelType.SOCRATIC: rounds * members * 2,
-        PanelType.ADVERSARIAL: rounds * members + 1,
+        PanelType.ADVERSARIAL: max(2, rounds) * members + 1,  # openings and at least one rebuttal round
         PanelType.DELPHI: rounds * (members + 1),
     }[panel_type]
     return (turns + 2) * SECONDS_PER_TURN
