@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ask_panel.application.agents import AgentService
 from ask_panel.application.discussion import UnitOfWorkCheckpoints
 from ask_panel.application.drain import CheckpointGate, Drain
+from ask_panel.application.estimates import CostEstimator
 from ask_panel.application.hub import EventHub
 from ask_panel.application.panels import PanelService
 from ask_panel.application.ports import (
@@ -28,12 +29,15 @@ from ask_panel.application.ports import (
     RecoveryScanner,
     UnitOfWorkFactory,
 )
-from ask_panel.application.pricing import PriceTable
+from ask_panel.application.pricing import FixedPrices, Prices
 from ask_panel.application.reconcile import LogReconciler
 from ask_panel.application.runner import LocalPanelPool
 from ask_panel.application.streams import StreamService
 from ask_panel.application.tickets import TicketService
+from ask_panel.application.usage import UsageService
 from ask_panel.config import MEMORY_DATABASE_URL, Settings
+from ask_panel.domain.ids import TenantId
+from ask_panel.domain.usage import TenantBudget
 from ask_panel.infrastructure.auth import JwtVerifier
 from ask_panel.infrastructure.bus.bridge import WakeupBridge
 from ask_panel.infrastructure.bus.deltas import DeltaForwarder
@@ -41,11 +45,13 @@ from ask_panel.infrastructure.bus.fanout import FanoutPublisher
 from ask_panel.infrastructure.bus.wakeup import WakeupSender
 from ask_panel.infrastructure.db.engine import Database
 from ask_panel.infrastructure.llm.metered import MeteredProvider
+from ask_panel.infrastructure.llm.prices import CatalogPrices
 from ask_panel.infrastructure.llm.registry import Providers
 from ask_panel.infrastructure.llm.simulated import SimulatedProvider
 from ask_panel.infrastructure.memory.repositories import MemoryRecoveryScanner
 from ask_panel.infrastructure.memory.store import MemoryStore
 from ask_panel.infrastructure.memory.uow import MemoryUnitOfWorkFactory
+from ask_panel.infrastructure.ratelimit import RateLimits, storage_for
 from ask_panel.observability import metrics
 from ask_panel.observability.instrumented import InstrumentedPanelRun, MeteredPublisher, TracedPanelService
 from ask_panel.observability.readings import drain_readings, hub_readings, pool_readings
@@ -59,13 +65,16 @@ async def _nothing() -> None:
     return None
 
 
-def build_providers(settings: Settings, prices: PriceTable | None = None) -> Providers:
-    prices = prices or PriceTable()
+def build_prices(settings: Settings) -> Prices:
+    """The price of every model call: the configured prices first, then the bundled `genai-prices` data."""
+    return CatalogPrices(FixedPrices({m: (p.input, p.output) for m, p in settings.model_prices.items()}))
 
+
+def build_providers(settings: Settings, prices: Prices) -> Providers:
     def resilient(provider: LLMProvider) -> LLMProvider:
         return MeteredProvider(
             provider,
-            cost=prices.cost,
+            prices=prices,
             attempts=settings.llm_max_attempts,
             timeout_s=settings.llm_timeout_s,
             backoff_s=0.05 if settings.llm_provider == "simulated" else 0.5,
@@ -125,6 +134,7 @@ class Container:
     agents: AgentService
     streams: StreamService
     tickets: TicketService
+    usage: UsageService
     hub: EventHub
     pool: LocalPanelPool
     uow: UnitOfWorkFactory
@@ -132,6 +142,7 @@ class Container:
     verifier: JwtVerifier | None
     origin: str
     drain: Drain
+    limits: RateLimits
     ready: Step = _nothing
     starting: list[Step] = field(default_factory=list)
     stopping: list[Step] = field(default_factory=list)
@@ -173,7 +184,8 @@ def bootstrap(
     nothing at start and never takes over another process's panels.
     """
     origin = origin or uuid.uuid4().hex[:12]
-    providers = providers or build_providers(settings)
+    prices = build_prices(settings)  # one price list for the metrics and the panels' usage
+    providers = providers or build_providers(settings, prices)
     bus, wakeups = _fanout(settings, bus, origin)
     storage = _storage(settings, uow, checkpoints, recovery, wakeups)
     uow = storage.uow
@@ -195,7 +207,7 @@ def bootstrap(
         checkpoints=storage.checkpoints,
         publisher=publisher,
         providers=providers,
-        prices=PriceTable(),
+        prices=prices,
         default_model=settings.default_model,
     )
     pool = LocalPanelPool(
@@ -252,12 +264,21 @@ def bootstrap(
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
         )
+    usage = UsageService(uow, budget_for=_budgets(settings))
+    estimator = CostEstimator(
+        prices,
+        default_provider=settings.llm_provider,
+        default_models={"openai": settings.llm_model or "gpt-4o-mini", "anthropic": settings.anthropic_model},
+    )
     return Container(
         settings=settings,
-        panels=TracedPanelService(uow, executor, publisher, max_query_chars=settings.max_query_chars),
+        panels=TracedPanelService(
+            uow, executor, publisher, max_query_chars=settings.max_query_chars, estimator=estimator, usage=usage
+        ),
         agents=AgentService(uow, known_providers=providers.names, max_per_tenant=settings.max_agents_per_tenant),
         streams=StreamService(uow, hub),
         tickets=TicketService(uow, ttl_seconds=settings.ticket_ttl_s),
+        usage=usage,
         hub=hub,
         pool=pool,
         uow=uow,
@@ -265,10 +286,21 @@ def bootstrap(
         verifier=verifier,
         origin=origin,
         drain=drain,
+        limits=RateLimits(storage_for(settings.redis_url), settings.limit_for),
         ready=_readiness(storage.ready, bus),
         starting=starting,
         stopping=stopping,
     )
+
+
+def _budgets(settings: Settings) -> Callable[[TenantId], TenantBudget]:
+    """Each tenant's daily and monthly budget: its own (ASK_PANEL_TENANT_LIMITS), else the service's."""
+
+    def budget_for(tenant: TenantId) -> TenantBudget:
+        policy = settings.policy_for(str(tenant))
+        return TenantBudget(policy.daily_budget_usd, policy.monthly_budget_usd)
+
+    return budget_for
 
 
 def _track(hub: EventHub, pool: LocalPanelPool, database: Database | None) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from limits import parse_many
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ask_panel.domain.llm import OutputMode
@@ -54,6 +56,47 @@ def describe_refusal(error: ValidationError) -> str:
         location = item["loc"]
         problems.append(f"ASK_PANEL_{str(location[0]).upper()}: {message}" if location else message)
     return "; ".join(problems)
+
+
+NO_LIMIT = "none"
+
+
+def rate_limit(value: str | None) -> str | None:
+    """A rate limit in the `limits` notation (`600/minute`, `10/second;600/minute`), or None for none."""
+    if value is None or value.strip().lower() in ("", NO_LIMIT):
+        return None
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate limit: use e.g. 600/minute or 10/second;600/minute") from None
+    return value.strip()
+
+
+class TenantPolicy(BaseModel):
+    """One tenant's own limits and budgets (`ASK_PANEL_TENANT_LIMITS`); a key left out keeps the service's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate_limit: str | None = None
+    panel_create_limit: str | None = None
+    stream_open_limit: str | None = None
+    daily_budget_usd: float | None = Field(None, ge=0)
+    monthly_budget_usd: float | None = Field(None, ge=0)
+
+    @field_validator("rate_limit", "panel_create_limit", "stream_open_limit")
+    @classmethod
+    def _limit(cls, value: str | None) -> str | None:
+        # "none" is kept as such here: it turns the service's limit off for this tenant.
+        return NO_LIMIT if value is not None and rate_limit(value) is None else value
+
+
+class ModelPrice(BaseModel):
+    """A model's price in USD per million tokens, for models the price data does not know (self-hosted ones)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
 
 
 class Settings(BaseSettings):
@@ -155,6 +198,60 @@ class Settings(BaseSettings):
     trace_sample_ratio: float = Field(1.0, ge=0, le=1)
     drain_timeout_s: float = Field(20.0, ge=0)
     """On SIGTERM: how long running turns get to reach their next checkpoint before runs are stopped."""
+
+    rate_limit: str | None = "600/minute"
+    """Requests per tenant (and per bearer token) to the tenant's API, in the `limits` notation; `none`: no limit."""
+    panel_create_limit: str | None = "60/minute"
+    """Panels created per tenant (and per bearer token); `none`: no limit."""
+    stream_open_limit: str | None = "120/minute"
+    """Streams opened (SSE and WebSocket) per tenant (and per bearer token); `none`: no limit."""
+    tenant_daily_budget_usd: float | None = Field(None, ge=0)
+    """What a tenant may spend on model calls per UTC day; None: no budget."""
+    tenant_monthly_budget_usd: float | None = Field(None, ge=0)
+    """What a tenant may spend on model calls per UTC calendar month; None: no budget."""
+    tenant_limits: dict[str, TenantPolicy] = Field(default_factory=dict)
+    """Per-tenant overrides of the limits and budgets above, JSON: {"<tenant uuid>": {"rate_limit": ..., ...}}."""
+    model_prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    """Prices of models the bundled price data does not know, JSON: {"<model or prefix>": {"input": 0.5,
+    "output": 1.5}} in USD per million tokens; the longest matching prefix wins over the price data."""
+
+    @field_validator("rate_limit", "panel_create_limit", "stream_open_limit")
+    @classmethod
+    def _rate_limit(cls, value: str | None) -> str | None:
+        return rate_limit(value)
+
+    @field_validator("tenant_limits")
+    @classmethod
+    def _tenant_ids(cls, value: dict[str, TenantPolicy]) -> dict[str, TenantPolicy]:
+        policies: dict[str, TenantPolicy] = {}
+        for key, policy in value.items():
+            try:
+                policies[str(uuid.UUID(key))] = policy
+            except ValueError:
+                raise ValueError(f"ASK_PANEL_TENANT_LIMITS: {key!r} is not a tenant id (a UUID)") from None
+        return policies
+
+    def policy_for(self, tenant: str) -> TenantPolicy:
+        """The tenant's limits and budgets: its overrides, else the service's settings."""
+        own = self.tenant_limits.get(tenant)
+        fields = ("rate_limit", "panel_create_limit", "stream_open_limit")
+        budgets = ("daily_budget_usd", "monthly_budget_usd")
+        values: dict[str, object] = {f: getattr(self, f) for f in fields}
+        values |= {
+            "daily_budget_usd": self.tenant_daily_budget_usd,
+            "monthly_budget_usd": self.tenant_monthly_budget_usd,
+        }
+        if own is not None:
+            values |= {f: getattr(own, f) for f in (*fields, *budgets) if f in own.model_fields_set}
+        return TenantPolicy.model_validate(
+            {k: (NO_LIMIT if k in fields and v is None else v) for k, v in values.items()}
+        )
+
+    def limit_for(self, tenant: str, kind: str) -> str | None:
+        """The tenant's rate limit of `kind` (request, panel_create, stream_open), or None for none."""
+        policy = self.policy_for(tenant)
+        value: str | None = policy.rate_limit if kind == "request" else getattr(policy, f"{kind}_limit")
+        return None if value in (None, NO_LIMIT) else value
 
     def secret_values(self) -> list[str | None]:
         """Values that must never be logged (the logs redact them)."""

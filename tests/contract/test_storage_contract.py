@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
@@ -16,7 +16,8 @@ from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.status import PanelStatus, PanelType
-from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Stance
+from ask_panel.domain.usage import UsageDay
+from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Stance, Usage
 from tests.conftest import sql_only
 from tests.contract.conftest import Storage
 
@@ -356,3 +357,55 @@ async def test_a_heartbeat_leaves_no_tenant_crossing_flag_on_a_pooled_connection
         async with storage.uow(B) as uow:
             flag = (await uow.connection.execute(text("SELECT current_setting('app.system', true)"))).scalar()  # type: ignore[attr-defined]
         assert flag in (None, "", "off")
+
+
+async def test_every_checkpoint_writer_adds_the_usage_of_the_step_to_the_tenants_ledger(storage: Storage) -> None:
+    today = utcnow().date()
+    for writer in storage.checkpoint_writers:
+        panel = await started(storage)
+        discussed(panel)  # one call: 10 tokens in, 5 out, 0.001 USD
+        panel.record_usage(20, 10, 0.002)
+        await writer.write(panel)
+        await writer.write(panel)  # nothing new used: nothing added
+        assert panel.unrecorded_usage == Usage()
+    writers = len(storage.checkpoint_writers)
+    async with storage.uow(A) as uow:
+        (day,) = await uow.usage.days(today, today)
+        spent = await uow.usage.cost_since(today)
+    assert day == UsageDay(today, 30 * writers, 15 * writers, 2 * writers, round(0.003 * writers, 8), writers)
+    assert spent == pytest.approx(0.003 * writers)
+    async with storage.uow(B) as uow:
+        assert await uow.usage.days(today, today) == []
+        assert await uow.usage.cost_since(today) == 0.0
+
+
+async def test_the_ledger_sums_usage_by_utc_day_within_the_range_asked(storage: Storage) -> None:
+    first, second = PanelId.generate(), PanelId.generate()
+    monday = datetime(2026, 11, 2, 23, 30, tzinfo=UTC)
+    tuesday_early = datetime(2026, 11, 3, 0, 30, tzinfo=timezone(timedelta(hours=2)))  # 2 Nov 22:30 UTC
+    async with storage.uow(A, write=True) as uow:
+        await uow.usage.add(first, Usage(100, 50, 2, 0.25), monday)
+        await uow.usage.add(second, Usage(10, 5, 1, 0.5), tuesday_early)
+        await uow.usage.add(second, Usage(1, 1, 1, 1.0), monday + timedelta(days=1))
+        await uow.usage.add(second, Usage(7, 7, 1, 4.0), monday + timedelta(days=40))
+        await uow.commit()
+    async with storage.uow(B, write=True) as uow:
+        await uow.usage.add(first, Usage(999, 999, 9, 9.0), monday)
+        await uow.commit()
+    async with storage.uow(A) as uow:
+        days = await uow.usage.days(date(2026, 11, 1), date(2026, 11, 30))
+        since_tuesday = await uow.usage.cost_since(date(2026, 11, 3))
+        nothing = await uow.usage.days(date(2026, 10, 1), date(2026, 10, 31))
+    assert days == [
+        UsageDay(date(2026, 11, 2), 110, 55, 3, 0.75, 2),
+        UsageDay(date(2026, 11, 3), 1, 1, 1, 1.0, 1),
+    ]
+    assert since_tuesday == pytest.approx(5.0)
+    assert nothing == []
+
+
+async def test_an_uncommitted_usage_entry_leaves_no_trace(storage: Storage) -> None:
+    async with storage.uow(A, write=True) as uow:
+        await uow.usage.add(PanelId.generate(), Usage(1, 1, 1, 1.0), utcnow())
+    async with storage.uow(A) as uow:
+        assert await uow.usage.cost_since(date(2000, 1, 1)) == 0.0

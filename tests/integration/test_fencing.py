@@ -6,7 +6,7 @@ import pytest
 
 from ask_panel.application.discussion import UnitOfWorkCheckpoints
 from ask_panel.application.panels import CreatePanel
-from ask_panel.application.pricing import PriceTable
+from ask_panel.application.pricing import FixedPrices
 from ask_panel.application.runner import PanelRun
 from ask_panel.bootstrap import bootstrap
 from ask_panel.config import Settings
@@ -30,7 +30,7 @@ async def test_a_runner_whose_attempt_is_stale_cannot_commit(settings: Settings)
         await container.pool.close()  # nobody runs it here: this test plays both runners
         await container.panels.execute(TENANT, panel_id)
         runs = PanelRun(
-            uow_factory=container.uow, publisher=container.hub, providers=container.providers, prices=PriceTable()
+            uow_factory=container.uow, publisher=container.hub, providers=container.providers, prices=FixedPrices({})
         )
         old = await runs._claim(TENANT, panel_id)
         new = await runs._claim(TENANT, panel_id)

@@ -14,7 +14,7 @@ from ask_panel.api.cors import CorsPolicy
 from ask_panel.api.drain import DrainMiddleware
 from ask_panel.api.fastpath import WatchStreamFastPath
 from ask_panel.api.middleware import AnsweredErrors, BodyLimitMiddleware, RequestIdMiddleware
-from ask_panel.api.routes import agents, docs, health, meta, metrics, panels, reports, streams, webapp
+from ask_panel.api.routes import agents, docs, health, meta, metrics, panels, reports, streams, usage, webapp
 from ask_panel.api.security_headers import SecurityHeadersMiddleware
 from ask_panel.api.telemetry import RequestTelemetryMiddleware
 from ask_panel.bootstrap import Container, bootstrap
@@ -77,6 +77,7 @@ def create_app(
             {"name": "panels", "description": "Create, read, list, execute and cancel panels"},
             {"name": "streaming", "description": "Live events over SSE and WebSocket"},
             {"name": "agents", "description": "The expert registry"},
+            {"name": "usage", "description": "The tenant's model usage and budgets"},
             {"name": "meta", "description": "What a client needs before it signs in"},
             {"name": "health", "description": "Probes"},
         ],
@@ -90,7 +91,7 @@ def create_app(
     app.add_middleware(DrainMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(RequestTelemetryMiddleware)
-    for module in (health, meta, metrics, panels, reports, streams, agents):
+    for module in (health, meta, metrics, panels, reports, streams, agents, usage):
         app.include_router(module.router)
     docs.install(app)
     webapp.install(app)

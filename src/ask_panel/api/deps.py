@@ -16,6 +16,7 @@ from ask_panel.application.tickets import TicketService
 from ask_panel.bootstrap import Container
 from ask_panel.config import Settings
 from ask_panel.domain.ids import TenantId
+from ask_panel.infrastructure.ratelimit import LimitKind, caller_of
 from ask_panel.observability.context import bind_tenant
 
 
@@ -34,15 +35,28 @@ def _bearer(authorization: str | None) -> str:
 
 
 async def authenticate(connection: HTTPConnection, tenant_header: str | None, authorization: str | None) -> TenantId:
-    """The tenant of a request: X-Tenant-ID, checked against the bearer token's grants."""
+    """The tenant of a request: X-Tenant-ID, checked against the bearer token's grants.
+
+    An authenticated request counts against the tenant's and the token's request rate limit (429).
+    """
     tenant = parse_tenant(tenant_header)
     container = container_of(connection)
+    caller = None
     if container.verifier is not None:
-        principal = await container.verifier.verify(_bearer(authorization))
+        token = _bearer(authorization)
+        principal = await container.verifier.verify(token)
         if not principal.may_act_for(tenant):
             raise Forbidden(f"The token is not for tenant {tenant}: its tenant_id and tenant_ids claims do not name it")
+        caller = caller_of(token)
     bind_tenant(tenant)  # the request's log lines name their tenant
+    connection.state.caller = caller
+    await container.limits.hit("request", tenant, caller)
     return tenant
+
+
+async def count(connection: HTTPConnection, kind: LimitKind, tenant: TenantId) -> None:
+    """Count a panel creation or a stream opening against the tenant's (and its token's) rate limit."""
+    await container_of(connection).limits.hit(kind, tenant, getattr(connection.state, "caller", None))
 
 
 async def current_tenant(

@@ -74,6 +74,8 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     domain.UnknownAgents: (422, "unknown-agents"),
     domain.InvalidInput: (422, "invalid-input"),
     domain.TooManyStreams: (429, "too-many-streams"),
+    domain.RateLimited: (429, "rate-limited"),
+    domain.BudgetExhausted: (402, "budget-exhausted"),
     domain.ProviderError: (502, "provider-error"),
     domain.ServiceBusy: (503, "service-busy"),
     domain.StorageUnavailable: (503, "storage-unavailable"),
@@ -88,7 +90,9 @@ def status_of(exc: Exception) -> tuple[int, str]:
     return 500, "internal-error"
 
 
-def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, slug: str, title: str, detail: str, *, retry_after_s: int | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
     request_id = current_request_id()
     if request_id:
@@ -97,7 +101,9 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JS
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ask-panel"'
-    if status in (429, 503):
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(retry_after_s)
+    elif status in (429, 503):
         headers["Retry-After"] = RETRY_AFTER_S
     if status >= 500 or status in (408, 413):
         # After a server error (or a body left unread) the connection is not reused: say so, and close it.
@@ -110,6 +116,8 @@ def problem_for(exc: Exception) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, domain.UnknownAgents):
         extra["agent_ids"] = exc.agent_ids
+    if isinstance(exc, domain.RateLimited | domain.BudgetExhausted):
+        return problem(status, slug, exc.title, exc.detail, retry_after_s=exc.retry_after_s)
     if isinstance(exc, domain.DomainError):
         return problem(status, slug, exc.title, exc.detail, **extra)
     if isinstance(exc, InvalidJwt):

@@ -80,8 +80,10 @@ def document(app: FastAPI) -> dict[str, Any]:
     for operation in _operations(spec):
         _hoist_definitions(operation, schemas)
         _problems(operation)
-        if operation.get("operationId") not in PUBLIC_OPERATIONS and "security" not in operation:
-            operation["security"] = [{"bearerAuth": []}]
+        if operation.get("operationId") not in PUBLIC_OPERATIONS:
+            _rate_limited(operation)
+            if "security" not in operation:
+                operation["security"] = [{"bearerAuth": []}]
     spec["x-websockets"] = {WEBSOCKET_PATH: _websocket()}
     for tag in spec.get("tags", []):
         if tag["name"] == "streaming":
@@ -130,6 +132,23 @@ def _problems(operation: dict[str, Any]) -> None:
             response["content"] = {PROBLEM_JSON: {"schema": PROBLEM}}
     if "422" in responses and responses["422"]["description"] == "Validation Error":
         responses["422"]["description"] = "The body is not valid (`validation-error`, with `errors`)"
+
+
+RATE_LIMITED = "A rate limit of the tenant or of the token was reached (`rate-limited`; retry after `Retry-After` s)"
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
+def _rate_limited(operation: dict[str, Any]) -> None:
+    """Every tenant's operation counts against its request rate limit (`infrastructure/ratelimit.py`): a 429."""
+    responses: dict[str, Any] = operation["responses"]
+    response = responses.setdefault("429", {"description": RATE_LIMITED})
+    if response["description"] != RATE_LIMITED:
+        response["description"] = f"{response['description']}; or: {RATE_LIMITED}"
+    response["content"] = {PROBLEM_JSON: {"schema": PROBLEM}}
+    response["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
 
 
 def _websocket() -> dict[str, Any]:

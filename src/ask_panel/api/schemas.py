@@ -7,6 +7,7 @@ the domain only (no FastAPI or Starlette): a Python client can import it without
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_type_hints
 
@@ -101,6 +102,10 @@ CONFIGURATION_HELP = {
     "range between rounds, 0-1 (default 0.1)",
     "estimate": "What to estimate: question, unit and plausible range (default: the facilitator derives them from "
     "the question)",
+    "max_tokens": "The panel's token budget (input and output tokens of every model call); a run that would "
+    "go past it stops at its last checkpoint as failed, reason budget_exceeded (default: none)",
+    "max_cost_usd": "The panel's cost budget in USD (estimated from the model prices); a run that would go past "
+    "it stops at its last checkpoint as failed, reason budget_exceeded (default: none)",
 }
 
 # At type-checking time each is a BaseModel; at run time the model of its panel type's keys.
@@ -217,8 +222,22 @@ class PanelResponse(ResponseBody):
     final_recommendation: Recommendation | None
     usage: Usage
     error: str | None
+    failure_reason: Literal["budget_exceeded"] | None = Field(
+        default=None,
+        description="Why a failed panel failed, when it is one of these reasons: `budget_exceeded` (it stopped at "
+        "its last checkpoint before going past its `max_tokens` or `max_cost_usd`)",
+    )
     total_messages: int
     estimated_duration: int = Field(description="Seconds, estimated from type, rounds and members")
+    estimated_tokens: int = Field(
+        default=0,
+        description="Tokens the panel is expected to use (input and output), estimated from type, rounds and members",
+    )
+    estimated_cost_usd: float = Field(
+        default=0.0,
+        description="What the panel is expected to cost in USD, from the estimated tokens at its models' prices "
+        "(0 for the simulated model)",
+    )
     duration_seconds: float | None
     created_at: datetime
     updated_at: datetime
@@ -243,8 +262,11 @@ class PanelResponse(ResponseBody):
             final_recommendation=panel.final_recommendation,
             usage=panel.usage,
             error=panel.error,
+            failure_reason="budget_exceeded" if panel.failure_reason == "budget_exceeded" else None,
             total_messages=panel.total_messages,
             estimated_duration=panel.estimated_duration,
+            estimated_tokens=panel.estimated_usage.input_tokens + panel.estimated_usage.output_tokens,
+            estimated_cost_usd=panel.estimated_usage.cost_usd,
             duration_seconds=panel.duration_seconds,
             created_at=panel.created_at,
             updated_at=panel.updated_at,
@@ -439,3 +461,43 @@ class MetaResponse(ResponseBody):
 
 class HealthResponse(ResponseBody):
     status: Literal["ok"]
+
+
+class UsageDayResponse(ResponseBody):
+    """What the tenant's panels used on one UTC day."""
+
+    date: dt.date
+    input_tokens: int
+    output_tokens: int
+    llm_calls: int
+    cost_usd: float = Field(description="Estimated from the model prices (`genai-prices`, or ASK_PANEL_MODEL_PRICES)")
+    panels: int = Field(description="Distinct panels that used models that day")
+
+
+class UsageTotals(ResponseBody):
+    input_tokens: int
+    output_tokens: int
+    llm_calls: int
+    cost_usd: float
+
+
+class BudgetState(ResponseBody):
+    """The tenant's budgets (null: none) and what it has spent against them."""
+
+    daily_usd: float | None
+    monthly_usd: float | None
+    spent_today_usd: float = Field(description="This UTC day's cost so far")
+    spent_this_month_usd: float = Field(description="This UTC calendar month's cost so far")
+
+
+class UsageResponse(ResponseBody):
+    """The tenant's model usage from `from` to `to` (UTC days, both included), by day, with its budgets."""
+
+    model_config = ConfigDict(populate_by_name=True, json_schema_serialization_defaults_required=True)
+
+    tenant_id: str
+    from_: dt.date = Field(alias="from", serialization_alias="from")
+    to: dt.date
+    totals: UsageTotals
+    days: list[UsageDayResponse] = Field(description="Days with usage, in order (days without any are left out)")
+    budget: BudgetState

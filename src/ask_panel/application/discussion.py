@@ -8,14 +8,15 @@ already in the panel's Checkpoint is returned from it instead of being done agai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ask_panel.application.deltas import DeltaBatcher
 from ask_panel.application.ports import CheckpointStore, EventPublisher, ProviderRegistry, UnitOfWorkFactory
-from ask_panel.application.pricing import PriceTable
+from ask_panel.application.pricing import Prices
 from ask_panel.application.reasoning import ReasoningFilter, strip_reasoning
 from ask_panel.application.sampling import sampling_with
 from ask_panel.application.structured_answers import StructuredAnswer, ask_for_json, json_request
@@ -27,6 +28,7 @@ from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamResta
 from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.strategies.port import DecisionFallback, StanceRequest
 from ask_panel.domain.strategies.speakers import Speaker
+from ask_panel.domain.usage import PanelBudget
 from ask_panel.domain.values import Consensus, Message, Stance
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ class PanelDiscussion:
         checkpoints: CheckpointStore,
         publisher: EventPublisher,
         providers: ProviderRegistry,
-        prices: PriceTable,
+        prices: Prices,
         default_model: str | None = None,
     ) -> None:
         self._panel = panel
@@ -67,6 +69,9 @@ class PanelDiscussion:
         self._default_model = default_model
         self._lock = asyncio.Lock()
         self._checkpoint = panel.checkpoint
+        config = panel.configuration
+        self._budget = PanelBudget(config.max_tokens, config.max_cost_usd)
+        self._calls_under_way = 0  # model calls of steps that have begun (turns run concurrently)
 
     @property
     def panel(self) -> Panel:
@@ -104,6 +109,24 @@ class PanelDiscussion:
 
     async def end_round(self, number: int, consensus: Consensus | None, feedback: dict[str, Any] | None = None) -> None:
         await self._marker(StepKey.round_end(number), lambda: self._panel.complete_round(number, consensus, feedback))
+
+    @contextlib.contextmanager
+    def _budgeted(self, calls: int) -> Iterator[None]:
+        """A step of `calls` model calls, refused first (BudgetExceeded) if it would take the panel past its budget.
+
+        Checked only when a step begins, so the run stops at its last checkpoint: nothing half-done is
+        written, and every call it paid for is in its stored usage and the tenant's ledger. Steps under
+        way (concurrent turns) count as if they had used their share already.
+        """
+        if self._budget.max_tokens is None and self._budget.max_cost_usd is None:
+            yield
+            return
+        self._budget.check(self._panel.usage, self._calls_under_way + calls, estimate=self._panel.estimated_usage)
+        self._calls_under_way += calls
+        try:
+            yield
+        finally:
+            self._calls_under_way -= calls
 
     # ---- model calls -----------------------------------------------------------------------------
     def _model_for(self, speaker: Speaker) -> str | None:
@@ -162,7 +185,8 @@ class PanelDiscussion:
         model = end.model if end else (self._model_for(speaker) or provider.name)
         input_tokens = end.usage.input_tokens if end else 0
         output_tokens = end.usage.output_tokens if end else 0
-        self._panel.record_usage(input_tokens, output_tokens, self._prices.cost(model, input_tokens, output_tokens))
+        cost = self._prices.cost(model, input_tokens, output_tokens, provider=provider.name)
+        self._panel.record_usage(input_tokens, output_tokens, cost)
         return "".join(parts), {
             "model": model,
             "provider": provider.name,
@@ -218,17 +242,18 @@ class PanelDiscussion:
         if self._checkpoint.failed(speaker.agent_id, key):
             return None
         try:
-            answer, metadata = await self._call(speaker, prompt, delta_round=round_number)
-            content = strip_reasoning(answer)
-            if not content:
-                raise ProviderError("the model returned an empty answer", retryable=False)
-            stance_answer: StructuredAnswer[Stance] | None = None
-            if stance is not None:
-                stance_answer, stance_usage = await self._stance(speaker, prompt, content, stance)
-                metadata["stance_attempts"] = stance_answer.calls
-                metadata["stance_outcome"] = stance_answer.outcome
-                metadata["input_tokens"] += stance_usage[0]
-                metadata["output_tokens"] += stance_usage[1]
+            with self._budgeted(2 if stance is not None else 1):
+                answer, metadata = await self._call(speaker, prompt, delta_round=round_number)
+                content = strip_reasoning(answer)
+                if not content:
+                    raise ProviderError("the model returned an empty answer", retryable=False)
+                stance_answer: StructuredAnswer[Stance] | None = None
+                if stance is not None:
+                    stance_answer, stance_usage = await self._stance(speaker, prompt, content, stance)
+                    metadata["stance_attempts"] = stance_answer.calls
+                    metadata["stance_outcome"] = stance_answer.outcome
+                    metadata["input_tokens"] += stance_usage[0]
+                    metadata["output_tokens"] += stance_usage[1]
         except ProviderError as exc:
             await self._record_failure(key, speaker, round_number, exc)
             return None
@@ -287,7 +312,8 @@ class PanelDiscussion:
         if done is not None:
             return done
         ask = [*prompt, ChatMessage("user", json_request(schema, "Answer as JSON."))]
-        answer, _used = await self._ask_json(speaker, ask, schema, parse)
+        with self._budgeted(1):
+            answer, _used = await self._ask_json(speaker, ask, schema, parse)
         instead: str | None = None
         if answer.value is not None:
             decision = answer.value

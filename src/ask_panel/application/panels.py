@@ -6,8 +6,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ask_panel.application.estimates import CostEstimator
 from ask_panel.application.ports import AgentRepository, EventPublisher, PanelExecutor, PanelPage, UnitOfWorkFactory
 from ask_panel.domain.configuration import PanelConfiguration
 from ask_panel.domain.errors import (
@@ -22,6 +23,9 @@ from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.domain.text import storable, storable_tree
 from ask_panel.domain.values import Member
+
+if TYPE_CHECKING:
+    from ask_panel.application.usage import UsageService
 
 MAX_LIST_LIMIT = 100
 
@@ -58,11 +62,16 @@ class PanelService:
         publisher: EventPublisher,
         *,
         max_query_chars: int,
+        estimator: CostEstimator | None = None,
+        usage: UsageService | None = None,
     ) -> None:
+        """`estimator` estimates each new panel's usage and cost; `usage` holds tenants to their budgets."""
         self._uow = uow_factory
         self._executor = executor
         self._publisher = publisher
         self._max_query_chars = max_query_chars
+        self._estimator = estimator
+        self._usage = usage
 
     async def create(self, tenant: TenantId, command: CreatePanel) -> Created:
         storable(command.query, "query")
@@ -78,6 +87,8 @@ class PanelService:
         panel_type = command.panel_type
         configuration = PanelConfiguration.parse(command.configuration, panel_type=panel_type)
         fingerprint = command.fingerprint()
+        if self._usage is not None:
+            await self._usage.check(tenant)  # a tenant past its budget starts nothing new
         async with self._uow(tenant, write=True) as uow:
             if command.idempotency_key:
                 found = await uow.panels.find_by_idempotency_key(command.idempotency_key)
@@ -98,6 +109,8 @@ class PanelService:
                 selection=selection,
                 experts=experts,
             )
+            if self._estimator is not None:
+                panel.estimated_usage = self._estimator.estimate(panel_type, configuration, experts)
             await uow.panels.add(panel, idempotency_key=command.idempotency_key, fingerprint=fingerprint)
             await uow.commit()
         return Created(panel, replayed=False)
@@ -141,6 +154,8 @@ class PanelService:
 
     async def execute(self, tenant: TenantId, panel_id: PanelId) -> Panel:
         """Queue a draft panel and hand it to the executor; anything but a draft is a conflict."""
+        if self._usage is not None:
+            await self._usage.check(tenant)
         async with self._uow(tenant, write=True) as uow:
             panel = await uow.panels.get(panel_id, for_update=True)
             if panel.status is not PanelStatus.DRAFT:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -14,6 +14,8 @@ from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamPart
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.usage import UsageDay
+from ask_panel.domain.values import Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,8 @@ class PanelRepository(Protocol):
     ) -> PanelPage: ...
 
     async def save(self, panel: Panel, *, bump_attempt: bool = False) -> list[StoredEvent]:
-        """Write the panel and append its pending events, fenced by `panel.attempt`.
+        """Write the panel and append its pending events, fenced by `panel.attempt`; its unrecorded usage
+        goes to the usage ledger in the same transaction.
 
         Raises StaleAttempt when the stored attempt is no longer `panel.attempt`. With
         `bump_attempt` the stored attempt becomes `panel.attempt + 1` (and so does the panel's).
@@ -76,6 +79,21 @@ class AgentRepository(Protocol):
         ...
 
 
+class UsageLedger(Protocol):
+    """The tenant's model usage, kept apart from its panels: every save of a panel that used models adds
+    an entry (`PanelRepository.save` writes `panel.unrecorded_usage` in the same transaction)."""
+
+    async def add(self, panel_id: PanelId, usage: Usage, at: datetime) -> None: ...
+
+    async def days(self, first: date, last: date) -> list[UsageDay]:
+        """The tenant's usage per UTC day from `first` to `last` (both included), days without usage left out."""
+        ...
+
+    async def cost_since(self, first: date) -> float:
+        """What the tenant's model calls cost from the start of `first` (UTC) until now."""
+        ...
+
+
 class EventLog(Protocol):
     async def read(self, panel_id: PanelId, *, after: int, limit: int | None = None) -> list[StoredEvent]: ...
 
@@ -110,6 +128,9 @@ class UnitOfWork(Protocol):
 
     @property
     def tickets(self) -> TicketStore: ...
+
+    @property
+    def usage(self) -> UsageLedger: ...
 
     async def __aenter__(self) -> Self: ...
 

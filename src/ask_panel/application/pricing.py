@@ -1,33 +1,40 @@
-"""Estimated cost of model calls, from a price table in USD per million tokens."""
+"""Prices: what a model call costs (the port), and FixedPrices, a table of prices given by configuration.
+
+The service's prices come from a maintained source (`infrastructure/llm/prices.py`, the `genai-prices`
+data bundled with that package); `FixedPrices` holds the configured ones (`ASK_PANEL_MODEL_PRICES`:
+self-hosted models, negotiated rates), which win over it. The simulated model costs nothing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
-# (input, output) USD per 1M tokens; the longest matching prefix wins. Local models cost nothing.
-DEFAULT_PRICES: dict[str, tuple[float, float]] = {
-    "simulated": (0.0, 0.0),
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-5-mini": (0.25, 2.00),
-    "gpt-5": (1.25, 10.00),
-    "claude-3-5-haiku": (0.80, 4.00),
-    "claude-haiku-4": (1.00, 5.00),
-    "claude-sonnet-4": (3.00, 15.00),
-    "claude-opus-4": (15.00, 75.00),
-}
+SIMULATED = "simulated"
 
 
-class PriceTable:
-    def __init__(self, prices: Mapping[str, tuple[float, float]] | None = None) -> None:
-        self._prices = dict(DEFAULT_PRICES if prices is None else prices)
+class Prices(Protocol):
+    def cost(self, model: str, input_tokens: int, output_tokens: int, *, provider: str | None = None) -> float:
+        """The estimated cost in USD of one call that used these tokens; 0.0 for a model without a price."""
+        ...
+
+
+class FixedPrices:
+    """Prices in USD per million tokens (input, output) by model name; the longest matching prefix wins."""
+
+    def __init__(self, prices: Mapping[str, tuple[float, float]]) -> None:
+        self._prices = dict(prices)
         self._prefixes = sorted(self._prices, key=len, reverse=True)
 
-    def cost(self, model: str, input_tokens: int, output_tokens: int) -> float:
+    def per_million(self, model: str) -> tuple[float, float] | None:
+        """The (input, output) price of `model`, or None when no entry matches."""
         for prefix in self._prefixes:
             if model.startswith(prefix):
-                price_in, price_out = self._prices[prefix]
-                return (input_tokens * price_in + output_tokens * price_out) / 1_000_000
-        return 0.0
+                return self._prices[prefix]
+        return None
+
+    def cost(self, model: str, input_tokens: int, output_tokens: int, *, provider: str | None = None) -> float:
+        price = self.per_million(model)
+        if price is None:
+            return 0.0
+        return (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000

@@ -27,8 +27,8 @@ from ask_panel.application.ports import (
     RecoveryScanner,
     UnitOfWorkFactory,
 )
-from ask_panel.application.pricing import PriceTable
-from ask_panel.domain.errors import DomainError, PanelNotFound, StaleAttempt, StorageUnavailable
+from ask_panel.application.pricing import Prices
+from ask_panel.domain.errors import BudgetExceeded, DomainError, PanelNotFound, StaleAttempt, StorageUnavailable
 from ask_panel.domain.experts import BUILTIN_BY_ID, Expert
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import Panel
@@ -60,7 +60,7 @@ class PanelRun:
         uow_factory: UnitOfWorkFactory,
         publisher: EventPublisher,
         providers: ProviderRegistry,
-        prices: PriceTable,
+        prices: Prices,
         default_model: str | None = None,
         checkpoints: CheckpointStore | None = None,
     ) -> None:
@@ -118,19 +118,22 @@ class PanelRun:
             if isinstance(cause, StorageUnavailable):
                 raise cause from exc
             if isinstance(cause, DomainError):
-                return await self._fail(tenant, panel_id, panel.attempt, cause.detail)
+                reason = BudgetExceeded.reason if isinstance(cause, BudgetExceeded) else None
+                return await self._fail(tenant, panel_id, panel.attempt, cause.detail, reason)
             log.error("panel %s failed unexpectedly", panel_id, exc_info=exc)
             return await self._fail(tenant, panel_id, panel.attempt, "The panel stopped on an internal error.")
         return panel.status
 
-    async def _fail(self, tenant: TenantId, panel_id: PanelId, attempt: int, detail: str) -> PanelStatus | None:
+    async def _fail(
+        self, tenant: TenantId, panel_id: PanelId, attempt: int, detail: str, reason: str | None = None
+    ) -> PanelStatus | None:
         """Mark the panel failed from its stored state (the in-memory one may hold a half-applied step)."""
         try:
             async with self._uow(tenant, write=True) as uow:
                 panel = await uow.panels.get(panel_id, for_update=True)
                 if panel.status.is_terminal or panel.attempt != attempt:
                     return None
-                panel.fail(detail)
+                panel.fail(detail, reason)
                 stored = await uow.panels.save(panel)
                 await uow.commit()
         except StaleAttempt:

@@ -16,6 +16,8 @@ MAX_MODEL_NAME_CHARS = 200
 MAX_PROPOSITION_CHARS = 2000
 MAX_ESTIMATE_QUESTION_CHARS = 300
 MAX_UNIT_CHARS = 40
+MAX_PANEL_TOKENS = 1_000_000_000
+MAX_PANEL_COST_USD = 1_000_000.0
 
 # The keys only some panel types read; every other key applies to every type. A key sent for a type
 # that does not read it is refused rather than silently ignored.
@@ -84,6 +86,8 @@ class PanelConfiguration:
     shuffle_order: bool = True
     stability_tolerance: float = 0.1
     estimate: EstimateSpec | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
 
     @classmethod
     def keys_for(cls, panel_type: PanelType) -> tuple[str, ...]:
@@ -143,6 +147,10 @@ class PanelConfiguration:
             if not isinstance(self.estimate, EstimateSpec):
                 raise InvalidInput("configuration.estimate must be an object with question, unit, min and max")
             self.estimate.validate()
+        if self.max_tokens is not None:
+            _int_in("max_tokens", self.max_tokens, 1, MAX_PANEL_TOKENS)
+        if self.max_cost_usd is not None:
+            _number_in("max_cost_usd", self.max_cost_usd, 0.0, MAX_PANEL_COST_USD)
 
 
 def _int_in(name: str, value: object, low: int, high: int) -> None:

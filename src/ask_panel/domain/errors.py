@@ -119,3 +119,31 @@ class ServiceBusy(StorageUnavailable):
 
 class QuorumLost(DomainError):
     title = "Too few experts could take part"
+
+
+class RateLimited(DomainError):
+    """A tenant (or a token) went past one of its rate limits; `retry_after_s` says when it may try again."""
+
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class BudgetExhausted(DomainError):
+    """The tenant has spent its daily or monthly budget: no new panel work until the period turns."""
+
+    title = "Budget exhausted"
+
+    def __init__(self, detail: str, *, retry_after_s: int, period: str) -> None:
+        super().__init__(detail)
+        self.retry_after_s = max(1, retry_after_s)
+        self.period = period  # day or month
+
+
+class BudgetExceeded(DomainError):
+    """A running panel would go past its own `max_tokens` or `max_cost_usd`: it stops at its last checkpoint."""
+
+    title = "Panel budget exceeded"
+    reason = "budget_exceeded"

@@ -37,17 +37,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def estimate_duration(panel_type: PanelType, config: PanelConfiguration, members: int) -> int:
-    """Seconds a panel is expected to take: expected turns times a typical turn, plus the synthesis."""
+def expected_turns(panel_type: PanelType, config: PanelConfiguration, members: int) -> int:
+    """Expert turns a panel is expected to have (every round run to its end)."""
     rounds = config.max_rounds
-    turns = {
+    return {
         PanelType.STRUCTURED: rounds * members,
         PanelType.OPEN: config.max_turns or rounds * members,
         PanelType.SOCRATIC: rounds * members * 2,
         PanelType.ADVERSARIAL: max(2, rounds) * members + 1,  # openings and at least one rebuttal round
         PanelType.DELPHI: rounds * (members + 1),
     }[panel_type]
-    return (turns + 2) * SECONDS_PER_TURN
+
+
+def estimate_duration(panel_type: PanelType, config: PanelConfiguration, members: int) -> int:
+    """Seconds a panel is expected to take: expected turns times a typical turn, plus the synthesis."""
+    return (expected_turns(panel_type, config, members) + 2) * SECONDS_PER_TURN
 
 
 @dataclass(slots=True)
@@ -69,6 +73,8 @@ class Panel:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     estimated_duration: int = 0
+    estimated_usage: Usage = field(default_factory=Usage)
+    failure_reason: str | None = None  # a machine-readable reason for some failures: budget_exceeded
     selection: str = "requested"
     # The execution attempt that may write (a fence), and the last event's sequence number.
     attempt: int = 0
@@ -78,6 +84,8 @@ class Panel:
     # The members' definitions as they were when the panel was created (a snapshot): editing or
     # deleting an expert later never changes a panel that has it. Empty for panels stored before.
     experts: list[Expert] = field(default_factory=list)
+    # Usage not yet written to the tenant's usage ledger: the repository writes it with the next save.
+    unrecorded_usage: Usage = field(default_factory=Usage, compare=False)
 
     @classmethod
     def create(
@@ -185,6 +193,7 @@ class Panel:
 
     def record_usage(self, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
         self.usage = self.usage.add(input_tokens, output_tokens, cost_usd)
+        self.unrecorded_usage = self.unrecorded_usage.add(input_tokens, output_tokens, cost_usd)
 
     def complete(self, recommendation: Recommendation) -> None:
         """Complete with `recommendation`; the steps that fell back (from the checkpoint) are listed on it
@@ -206,9 +215,10 @@ class Panel:
             )
         )
 
-    def fail(self, detail: str) -> None:
+    def fail(self, detail: str, reason: str | None = None) -> None:
         self._transition(PanelStatus.FAILED)
         self.error = detail
+        self.failure_reason = reason
         self.completed_at = utcnow()
         self.pending_events.append(PanelFailed(detail, self.panel_id))
 

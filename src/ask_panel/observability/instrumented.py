@@ -7,13 +7,15 @@ instead of the plain ones. Each override calls the application's own method and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from ask_panel.application.drain import running_panel
 from ask_panel.application.panels import Created, CreatePanel, PanelService
 from ask_panel.application.ports import EventPublisher, PanelPage
 from ask_panel.application.runner import PanelRun
+from ask_panel.domain.errors import BudgetExceeded, BudgetExhausted
 from ask_panel.domain.events import EventType, StoredEvent
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
@@ -24,6 +26,16 @@ from ask_panel.observability.context import bind_run
 
 log = logging.getLogger(__name__)
 _run_panel_type: ContextVar[str] = ContextVar("run_panel_type", default="unknown")
+
+
+@contextmanager
+def _budget_refusals() -> Iterator[None]:
+    """Count a tenant's budget refusal (`ask_panel_budget_refusals_total{period}`) on its way out."""
+    try:
+        yield
+    except BudgetExhausted as exc:
+        metrics.BUDGET_REFUSALS.labels(exc.period).inc()
+        raise
 
 
 def _count(panel: Panel) -> None:
@@ -45,6 +57,14 @@ class InstrumentedPanelRun(PanelRun):
         log.info("panel run ended: %s", status.value if status is not None else "not ours to run")
         return status
 
+    async def _fail(
+        self, tenant: TenantId, panel_id: PanelId, attempt: int, detail: str, reason: str | None = None
+    ) -> PanelStatus | None:
+        status = await super()._fail(tenant, panel_id, attempt, detail, reason)
+        if status is not None and reason == BudgetExceeded.reason:
+            metrics.BUDGET_REFUSALS.labels("panel").inc()
+        return status
+
     async def _claim(self, tenant: TenantId, panel_id: PanelId) -> tuple[Panel, dict[str, Expert]] | None:
         claimed = await super()._claim(tenant, panel_id)
         if claimed is not None:
@@ -58,7 +78,7 @@ class TracedPanelService(PanelService):
     """A span per use case (`panels.create`, …) and `ask_panel_panels_total` for drafts, queued and cancelled panels."""
 
     async def create(self, tenant: TenantId, command: CreatePanel) -> Created:
-        with tracing.span("panels.create", **{"ask_panel.panel_type": command.panel_type.value}):
+        with tracing.span("panels.create", **{"ask_panel.panel_type": command.panel_type.value}), _budget_refusals():
             created = await super().create(tenant, command)
         if not created.replayed:
             _count(created.panel)
@@ -81,7 +101,7 @@ class TracedPanelService(PanelService):
             return await super().list(tenant, limit=limit, offset=offset, status=status, panel_type=panel_type)
 
     async def execute(self, tenant: TenantId, panel_id: PanelId) -> Panel:
-        with tracing.span("panels.execute", **{"ask_panel.panel_id": str(panel_id)}):
+        with tracing.span("panels.execute", **{"ask_panel.panel_id": str(panel_id)}), _budget_refusals():
             panel = await super().execute(tenant, panel_id)
         _count(panel)
         return panel

@@ -70,6 +70,21 @@ TURNS = Counter(
     registry=REGISTRY,
 )
 
+# ---- limits and budgets ---------------------------------------------------------------------------
+RATE_LIMITED = Counter(
+    "ask_panel_rate_limited_total",
+    "Requests refused (429) by a rate limit, by limit (request, panel_create, stream_open) and scope (tenant, token)",
+    ["limit", "scope"],
+    registry=REGISTRY,
+)
+BUDGET_REFUSALS = Counter(
+    "ask_panel_budget_refusals_total",
+    "Panel work refused or stopped by a budget: a tenant's (period=day, month) on create and execute, "
+    "or a panel's own (period=panel: a run stopped at a checkpoint as budget_exceeded)",
+    ["period"],
+    registry=REGISTRY,
+)
+
 # ---- model calls -----------------------------------------------------------------------------------
 LLM_CALLS = Counter(
     "ask_panel_llm_calls_total",

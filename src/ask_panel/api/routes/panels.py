@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
-from ask_panel.api.deps import Panels, Tenant
+from ask_panel.api.deps import Panels, Tenant, count
 from ask_panel.api.params import PanelIdPath
 from ask_panel.api.routes.responses import problems
 from ask_panel.api.schemas import (
@@ -31,19 +31,22 @@ CONFLICT = problems(409)
     operation_id="createPanel",
     status_code=201,
     response_model=PanelResponse,
-    responses=problems(400, 401, 403, 409, 413, 422),
+    responses=problems(400, 401, 402, 403, 409, 413, 422),
 )
 async def create_panel(
     body: CreatePanelRequest,
     tenant: Tenant,
     panels: Panels,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> PanelResponse:
     """Create a panel in `draft`. With no agent ids the service picks 3-5 relevant experts.
 
-    A retried request with the same `Idempotency-Key` returns the same panel.
+    A retried request with the same `Idempotency-Key` returns the same panel. Creations count against
+    the tenant's panel-creation rate limit (429).
     """
+    await count(request, "panel_create", tenant)
     created = await panels.create(
         tenant,
         CreatePanel(
@@ -89,7 +92,7 @@ async def list_panels(
     operation_id="executePanel",
     status_code=202,
     response_model=ExecuteResponse,
-    responses={**PROBLEMS, **NOT_FOUND, **CONFLICT},
+    responses={**PROBLEMS, **problems(402), **NOT_FOUND, **CONFLICT},
 )
 async def execute_panel(panel_id: PanelIdPath, tenant: Tenant, panels: Panels) -> ExecuteResponse:
     """Start a draft panel in the background; watch it on `/stream` or `/ws`."""

@@ -11,6 +11,8 @@ Responses = dict[int | str, dict[str, Any]]
 WHEN = {
     400: "The request's path, query string or headers cannot be read (`bad-request`)",
     401: "No valid bearer token, or no valid stream ticket (`unauthorized`, `invalid-ticket`)",
+    402: "The tenant has spent its daily or monthly budget (`budget-exhausted`; `Retry-After` says when the period "
+    "turns)",
     403: "The bearer token does not grant this tenant (`forbidden`)",
     404: "No such panel or expert for this tenant (another tenant's is the same 404)",
     409: "The panel's status does not allow it (`panel-conflict`), or the id is taken",

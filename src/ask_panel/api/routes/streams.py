@@ -15,7 +15,7 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ask_panel.api.cors import cors_policy_of
-from ask_panel.api.deps import Panels, Streams, Tenant, Tickets, authenticate, container_of
+from ask_panel.api.deps import Panels, Streams, Tenant, Tickets, authenticate, container_of, count
 from ask_panel.api.errors import problem_for, status_of
 from ask_panel.api.params import (
     AUTH_PARAMETERS,
@@ -103,7 +103,7 @@ def _sse(connection: Request, stream: PanelStream, transport: str = "sse_watch")
     summary="Start and stream a panel",
     response_class=SSEResponse,
     status_code=200,
-    responses=SSE_RESPONSES,
+    responses={**SSE_RESPONSES, **problems(402)},
     openapi_extra={"parameters": RESUME_PARAMETERS},
 )
 async def start_and_stream(
@@ -111,6 +111,7 @@ async def start_and_stream(
 ) -> Response:
     """Start a draft panel (as execute does) and stream its events; a started panel is only streamed."""
     params = StreamParams.parse(request.query_params, request.headers, tickets=False)
+    await count(request, "stream_open", tenant)
     stream = await streams.open(tenant, panel_id, last_event_id=params.last_event_id, deltas=params.deltas)
     if stream.panel.status is PanelStatus.DRAFT:
         try:
@@ -157,6 +158,7 @@ async def open_watch(request: Request, panel_id: str) -> Response:
     """GET /stream, whoever serves it (the documented route, or `api/fastpath.py` at run time)."""
     params = StreamParams.parse(request.query_params, request.headers)
     tenant, pid = await _authorize_stream(request, panel_id, params.ticket, StreamKind.SSE)
+    await count(request, "stream_open", tenant)
     stream = await container_of(request).streams.open(
         tenant, pid, last_event_id=params.last_event_id, deltas=params.deltas
     )
@@ -213,6 +215,7 @@ async def websocket_stream(websocket: WebSocket, panel_id: str) -> None:
         cors_policy_of(websocket).check_websocket(websocket)  # before anything else: a page it may not trust
         params = StreamParams.parse(websocket.query_params, websocket.headers)
         tenant, pid = await _authorize_stream(websocket, panel_id, params.ticket, StreamKind.WEBSOCKET)
+        await count(websocket, "stream_open", tenant)
         stream = await container.streams.open(tenant, pid, last_event_id=params.last_event_id, deltas=params.deltas)
     except (DomainError, InvalidJwt) as exc:
         await _deny(websocket, exc)

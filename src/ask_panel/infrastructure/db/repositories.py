@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
@@ -19,9 +19,11 @@ from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.llm import parse_output_mode
 from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.usage import UsageDay
+from ask_panel.domain.values import Usage
 from ask_panel.infrastructure.bus.wakeup import Wakeup, WakeupSender
 from ask_panel.infrastructure.db.scope import TenantScope
-from ask_panel.infrastructure.db.tables import agents, panel_events, panels, stream_tickets
+from ask_panel.infrastructure.db.tables import agents, panel_events, panels, stream_tickets, usage_ledger
 from ask_panel.infrastructure.serialization.events import event_data, stored_type
 from ask_panel.infrastructure.serialization.panels import panel_body, panel_of
 
@@ -30,6 +32,7 @@ AGENT_ORDER = (agents.c.created_at, agents.c.agent_id)
 # Statements built once; values come as parameters (no per-call compilation of literals).
 INSERT_PANEL = insert(panels)
 INSERT_EVENTS = insert(panel_events)
+INSERT_USAGE = insert(usage_ledger)
 # The fenced checkpoint write: only the tenant's row, only while its attempt is still current.
 SAVE_PANEL = (
     TenantScope.update_bound(
@@ -143,6 +146,9 @@ class SqlPanelRepository:
         panel.attempt = attempt
         panel.last_seq = last_seq
         panel.updated_at = now
+        usage, panel.unrecorded_usage = panel.unrecorded_usage, Usage()
+        if usage.llm_calls:
+            await SqlUsageLedger(self._conn, self._scope).add(panel.panel_id, usage, now)
         if not events:
             return []
         first = last_seq - len(events) + 1
@@ -158,6 +164,56 @@ class SqlPanelRepository:
         if self._sender is not None:
             self._wakeups.append(self._sender.wakeup(panel.tenant_id, panel.panel_id, stored))
         return stored
+
+
+class SqlUsageLedger:
+    """The tenant's usage entries: one per save that used models, summed by UTC day when read."""
+
+    def __init__(self, conn: AsyncConnection, scope: TenantScope) -> None:
+        self._conn = conn
+        self._scope = scope
+
+    async def add(self, panel_id: PanelId, usage: Usage, at: datetime) -> None:
+        await self._conn.execute(
+            INSERT_USAGE,
+            self._scope.row(
+                panel_id=str(panel_id),
+                day=at.astimezone(UTC).date(),
+                recorded_at=at,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                llm_calls=usage.llm_calls,
+                cost_usd=usage.cost_usd,
+            ),
+        )
+
+    async def days(self, first: date, last: date) -> list[UsageDay]:
+        c = usage_ledger.c
+        stmt = (
+            select(
+                c.day,
+                func.sum(c.input_tokens),
+                func.sum(c.output_tokens),
+                func.sum(c.llm_calls),
+                func.sum(c.cost_usd),
+                func.count(c.panel_id.distinct()),
+            )
+            .where(self._scope.owns(usage_ledger), c.day >= first, c.day <= last)
+            .group_by(c.day)
+            .order_by(c.day)
+        )
+        rows = (await self._conn.execute(stmt)).all()
+        return [UsageDay(_day(r[0]), int(r[1]), int(r[2]), int(r[3]), round(float(r[4]), 8), int(r[5])) for r in rows]
+
+    async def cost_since(self, first: date) -> float:
+        c = usage_ledger.c
+        stmt = select(func.coalesce(func.sum(c.cost_usd), 0.0)).where(self._scope.owns(usage_ledger), c.day >= first)
+        return round(float((await self._conn.execute(stmt)).scalar_one()), 8)
+
+
+def _day(value: object) -> date:
+    """A DATE column's value (SQLite may hand back its text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 class SqlEventLog:

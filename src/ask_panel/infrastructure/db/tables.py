@@ -7,8 +7,11 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -104,4 +107,19 @@ stream_tickets = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime()),
     Column("stream", String(16)),  # the kind of stream its first use opened; it serves only that one
+)
+
+usage_ledger = Table(
+    "usage_ledger",
+    metadata,
+    Column("entry_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("panel_id", String(36), nullable=False),
+    Column("day", Date, nullable=False),  # the UTC day of recorded_at: what usage is summed by
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("llm_calls", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Index("ix_usage_ledger_tenant_day", "tenant_id", "day"),
 )

@@ -19,6 +19,7 @@ from ask_panel.infrastructure.db.repositories import (
     SqlEventLog,
     SqlPanelRepository,
     SqlTicketStore,
+    SqlUsageLedger,
 )
 from ask_panel.infrastructure.db.scope import TenantScope
 
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
     agents: SqlAgentRepository
     events: SqlEventLog
     tickets: SqlTicketStore
+    usage: SqlUsageLedger
 
     def __init__(
         self, database: Database, tenant: TenantId, *, write: bool = False, wakeups: WakeupSender | None = None
@@ -61,6 +63,7 @@ class SqlUnitOfWork:
         self.agents = SqlAgentRepository(self._conn, self._scope)
         self.events = SqlEventLog(self._conn, self._scope)
         self.tickets = SqlTicketStore(self._conn)
+        self.usage = SqlUsageLedger(self._conn, self._scope)
         return self
 
     @property

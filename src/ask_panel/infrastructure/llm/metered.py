@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ask_panel.application.ports import LLMProvider
+from ask_panel.application.pricing import Prices
 from ask_panel.domain.errors import ProviderError
 from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamEnd, StreamPart
 from ask_panel.infrastructure.llm.resilient import ResilientProvider
 from ask_panel.observability import metrics, tracing
-
-Cost = Callable[[str, int, int], float]
 
 
 def model_label(model: str | None) -> str:
@@ -25,9 +24,9 @@ class MeteredProvider(ResilientProvider):
     """The one wrapper around a provider: retries and timeouts (its base), `ask_panel_llm_*` metrics and an
     `llm.call` span per call, measured outside the retries (a call's duration includes its retries)."""
 
-    def __init__(self, inner: LLMProvider, *, cost: Cost, **resilience: Any) -> None:
+    def __init__(self, inner: LLMProvider, *, prices: Prices, **resilience: Any) -> None:
         super().__init__(inner, **resilience)
-        self._cost = cost
+        self._prices = prices
 
     async def stream(
         self,
@@ -87,4 +86,6 @@ class MeteredProvider(ResilientProvider):
         tokens_in, tokens_out = end.usage.input_tokens, end.usage.output_tokens
         metrics.LLM_TOKENS.labels(self.name, label, "input").inc(tokens_in)
         metrics.LLM_TOKENS.labels(self.name, label, "output").inc(tokens_out)
-        metrics.LLM_COST.labels(self.name, label).inc(self._cost(end.model, tokens_in, tokens_out))
+        metrics.LLM_COST.labels(self.name, label).inc(
+            self._prices.cost(end.model, tokens_in, tokens_out, provider=self.name)
+        )

@@ -6,9 +6,10 @@ to the unit of work's changes (which `commit` applies).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from ask_panel.application.ports import PanelPage, Ticket
 from ask_panel.domain.errors import AgentAlreadyExists, IdempotencyConflict, PanelNotFound, StaleAttempt
@@ -17,8 +18,10 @@ from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.usage import UsageDay
+from ask_panel.domain.values import Usage
 from ask_panel.infrastructure.bus.wakeup import Wakeup, WakeupSender
-from ask_panel.infrastructure.memory.store import MemoryStore, StoredPanel, StoredTicket, Tables
+from ask_panel.infrastructure.memory.store import MemoryStore, StoredPanel, StoredTicket, Tables, UsageEntry
 from ask_panel.infrastructure.serialization.events import event_data
 from ask_panel.infrastructure.serialization.panels import panel_body, panel_of, panel_row
 
@@ -110,6 +113,9 @@ class MemoryPanelRepository:
         )
         self._changes.panels[key] = replace(stored, row=row)
         panel.attempt, panel.last_seq, panel.updated_at = attempt, last_seq, now
+        usage, panel.unrecorded_usage = panel.unrecorded_usage, Usage()
+        if usage.llm_calls:
+            self._changes.usage.append(UsageEntry(str(panel.tenant_id), key, now, usage))
         added = [
             StoredEvent(key, first + i, e.type.value, event_data(e), now, panel.tenant_id) for i, e in enumerate(events)
         ]
@@ -118,6 +124,40 @@ class MemoryPanelRepository:
             if self._sender is not None:
                 self._wakeups.append(self._sender.wakeup(panel.tenant_id, panel.panel_id, added))
         return added
+
+
+class MemoryUsageLedger:
+    def __init__(self, store: MemoryStore, changes: Tables, tenant: TenantId) -> None:
+        self._store = store
+        self._changes = changes
+        self._tenant = str(tenant)
+
+    def _entries(self) -> list[UsageEntry]:
+        return [e for e in (*self._store.tables.usage, *self._changes.usage) if e.tenant_id == self._tenant]
+
+    async def add(self, panel_id: PanelId, usage: Usage, at: datetime) -> None:
+        self._changes.usage.append(UsageEntry(self._tenant, str(panel_id), at, usage))
+
+    async def days(self, first: date, last: date) -> list[UsageDay]:
+        by_day: dict[date, list[UsageEntry]] = defaultdict(list)
+        for entry in self._entries():
+            day = entry.recorded_at.astimezone(UTC).date()
+            if first <= day <= last:
+                by_day[day].append(entry)
+        return [
+            UsageDay(
+                day,
+                sum(e.usage.input_tokens for e in entries),
+                sum(e.usage.output_tokens for e in entries),
+                sum(e.usage.llm_calls for e in entries),
+                round(sum(e.usage.cost_usd for e in entries), 8),
+                len({e.panel_id for e in entries}),
+            )
+            for day, entries in sorted(by_day.items())
+        ]
+
+    async def cost_since(self, first: date) -> float:
+        return round(sum(e.usage.cost_usd for e in self._entries() if e.recorded_at.astimezone(UTC).date() >= first), 8)
 
 
 class MemoryEventLog:

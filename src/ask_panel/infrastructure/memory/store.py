@@ -13,6 +13,7 @@ from datetime import datetime
 from ask_panel.application.ports import Ticket
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.experts import Expert
+from ask_panel.domain.values import Usage
 from ask_panel.infrastructure.serialization.panels import PanelRow
 
 
@@ -31,6 +32,14 @@ class StoredTicket:
     stream: str | None = None  # the kind of stream its first use opened
 
 
+@dataclass(frozen=True, slots=True)
+class UsageEntry:
+    tenant_id: str
+    panel_id: str
+    recorded_at: datetime
+    usage: Usage
+
+
 @dataclass(slots=True)
 class Tables:
     """One set of tables: the committed ones of a store, or the changes a unit of work has made."""
@@ -39,6 +48,7 @@ class Tables:
     events: dict[str, list[StoredEvent]] = field(default_factory=dict)
     agents: dict[tuple[str, str], Expert | None] = field(default_factory=dict)  # None: deleted
     tickets: dict[str, StoredTicket | None] = field(default_factory=dict)  # None: deleted
+    usage: list[UsageEntry] = field(default_factory=list)  # the usage ledger, append-only
 
 
 class MemoryStore:
@@ -59,6 +69,7 @@ class MemoryStore:
                 self.tables.agents.pop(key, None)
             else:
                 self.tables.agents[key] = expert
+        self.tables.usage.extend(changes.usage)
         for digest, ticket in changes.tickets.items():
             if ticket is None:
                 self.tables.tickets.pop(digest, None)

@@ -12,6 +12,7 @@ from ask_panel.infrastructure.memory.repositories import (
     MemoryEventLog,
     MemoryPanelRepository,
     MemoryTicketStore,
+    MemoryUsageLedger,
 )
 from ask_panel.infrastructure.memory.store import MemoryStore, Tables
 
@@ -21,6 +22,7 @@ class MemoryUnitOfWork:
     agents: MemoryAgentRepository
     events: MemoryEventLog
     tickets: MemoryTicketStore
+    usage: MemoryUsageLedger
 
     def __init__(
         self, store: MemoryStore, tenant: TenantId, *, write: bool = False, wakeups: WakeupSender | None = None
@@ -36,6 +38,7 @@ class MemoryUnitOfWork:
         self.agents = MemoryAgentRepository(store, self._changes, tenant)
         self.events = MemoryEventLog(store, self._changes, tenant)
         self.tickets = MemoryTicketStore(store, self._changes)
+        self.usage = MemoryUsageLedger(store, self._changes, tenant)
 
     async def __aenter__(self) -> Self:
         if self._write:
@@ -56,6 +59,7 @@ class MemoryUnitOfWork:
         self._changes.events.clear()
         self._changes.agents.clear()
         self._changes.tickets.clear()
+        self._changes.usage.clear()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

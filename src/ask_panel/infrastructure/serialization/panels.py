@@ -77,6 +77,10 @@ def panel_body(panel: Panel) -> Json:
         "completed_at": iso(panel.completed_at),
         "steps": checkpoint_json(panel.checkpoint),
     }
+    if panel.estimated_usage.llm_calls:
+        body["estimated_usage"] = usage_json(panel.estimated_usage)
+    if panel.failure_reason is not None:
+        body["failure_reason"] = panel.failure_reason
     if panel.experts:  # the snapshot of the members' definitions (panels stored before it have none)
         body["experts"] = [expert_json(e) for e in panel.experts]
     return body
@@ -155,6 +159,8 @@ def panel_of(row: Any) -> Panel:
         started_at=parse_time(body.get("started_at")),
         completed_at=parse_time(body.get("completed_at")),
         estimated_duration=body.get("estimated_duration", 0),
+        estimated_usage=usage_of(body.get("estimated_usage")),
+        failure_reason=body.get("failure_reason"),
         selection=body.get("selection", "requested"),
         attempt=row.attempt,
         last_seq=row.last_seq,

@@ -22,11 +22,16 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+# Keys added after panels were first stored: written only when set, so older panels keep their shape.
+OPTIONAL_CONFIGURATION_KEYS = ("estimate", "max_tokens", "max_cost_usd")
+
+
 def configuration_json(config: PanelConfiguration) -> Json:
-    data = asdict(config)
-    if data["estimate"] is None:  # written only when set: earlier bodies keep their shape
-        del data["estimate"]
-    return data
+    stored = asdict(config)
+    for key in OPTIONAL_CONFIGURATION_KEYS:  # written only when set: earlier bodies keep their shape
+        if stored[key] is None:
+            del stored[key]
+    return stored
 
 
 def configuration_of(data: Json) -> PanelConfiguration:

@@ -1,0 +1,88 @@
+"""UsageService: a tenant's usage read from its ledger, and its daily and monthly budgets enforced.
+
+A tenant whose model calls have cost at least its daily budget (this UTC day) or its monthly budget
+(this UTC calendar month) can neither create nor execute panels until the period turns:
+`BudgetExhausted` (402, with `Retry-After` until then). Panels already running go on; each is bounded
+by its own `max_tokens` / `max_cost_usd` (`PanelBudget`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from ask_panel.application.ports import UnitOfWorkFactory
+from ask_panel.domain.errors import BudgetExhausted, InvalidInput
+from ask_panel.domain.ids import TenantId
+from ask_panel.domain.panel import utcnow
+from ask_panel.domain.usage import MAX_USAGE_DAYS, TenantBudget, UsageDay, month_start, next_month, seconds_until
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    first: date
+    last: date
+    days: list[UsageDay]
+    budget: TenantBudget
+    spent_today_usd: float
+    spent_this_month_usd: float
+
+
+class UsageService:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        budget_for: Callable[[TenantId], TenantBudget],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._uow = uow_factory
+        self._budget_for = budget_for
+        self._clock = clock
+
+    async def report(self, tenant: TenantId, first: date | None, last: date | None) -> UsageReport:
+        """The tenant's usage by day from `first` (default: this month's first day) to `last` (default: today)."""
+        today = self._clock().date()
+        last = last or today
+        first = first or month_start(min(last, today))
+        if first > last:
+            raise InvalidInput("'from' must not be after 'to'")
+        if (last - first).days >= MAX_USAGE_DAYS:
+            raise InvalidInput(f"at most {MAX_USAGE_DAYS} days at a time")
+        async with self._uow(tenant) as uow:
+            days = await uow.usage.days(first, last)
+            this_month = await uow.usage.days(month_start(today), today)
+        return UsageReport(
+            first,
+            last,
+            days,
+            self._budget_for(tenant),
+            spent_today_usd=round(sum(d.cost_usd for d in this_month if d.day == today), 8),
+            spent_this_month_usd=round(sum(d.cost_usd for d in this_month), 8),
+        )
+
+    async def check(self, tenant: TenantId) -> None:
+        """BudgetExhausted when the tenant has spent its daily or monthly budget."""
+        budget = self._budget_for(tenant)
+        if budget.daily_usd is None and budget.monthly_usd is None:
+            return
+        now = self._clock()
+        today = now.date()
+        async with self._uow(tenant) as uow:
+            spent_month = await uow.usage.cost_since(month_start(today))
+            spent_today = await uow.usage.cost_since(today) if budget.daily_usd is not None else 0.0
+        if budget.monthly_usd is not None and spent_month >= budget.monthly_usd:
+            raise BudgetExhausted(
+                f"This tenant has spent {spent_month:.2f} USD of its monthly budget of {budget.monthly_usd:.2f} USD; "
+                "new panels can start again next month (UTC)",
+                retry_after_s=seconds_until(next_month(today), now),
+                period="month",
+            )
+        if budget.daily_usd is not None and spent_today >= budget.daily_usd:
+            raise BudgetExhausted(
+                f"This tenant has spent {spent_today:.2f} USD of its daily budget of {budget.daily_usd:.2f} USD; "
+                "new panels can start again tomorrow (UTC)",
+                retry_after_s=seconds_until(today + timedelta(days=1), now),
+                period="day",
+            )

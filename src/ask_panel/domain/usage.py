@@ -1,0 +1,83 @@
+"""A tenant's spending: the usage ledger's days, and the budget periods (UTC days and calendar months)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from ask_panel.domain.errors import BudgetExceeded
+from ask_panel.domain.values import Usage
+
+MAX_USAGE_DAYS = 366  # the longest range one usage read covers
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDay:
+    """What a tenant's panels used on one UTC day: tokens, model calls, estimated cost, distinct panels."""
+
+    day: date
+    input_tokens: int = 0
+    output_tokens: int = 0
+    llm_calls: int = 0
+    cost_usd: float = 0.0
+    panels: int = 0
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def seconds_until(moment: date, now: datetime) -> int:
+    """Whole seconds from `now` to the start (00:00 UTC) of `moment`, at least 1."""
+    start = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    return max(1, int((start - now).total_seconds()) + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class PanelBudget:
+    """A panel's own caps (`max_tokens`, `max_cost_usd` in its configuration), checked before each step.
+
+    A step is refused when what the panel has used, plus what the steps under way and this one are
+    expected to use (their calls at the panel's mean per call so far; before any call, at the
+    estimate's mean), would go past a cap: the run stops at its last checkpoint instead of spending
+    past the budget.
+    """
+
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+
+    def check(self, used: Usage, next_calls: int, *, estimate: Usage | None = None) -> None:
+        """BudgetExceeded when `next_calls` more model calls would take the panel past a cap."""
+        per_call = used if used.llm_calls else (estimate or Usage())
+        calls = max(per_call.llm_calls, 1)
+        tokens = used.input_tokens + used.output_tokens
+        if self.max_tokens is not None:
+            more = (per_call.input_tokens + per_call.output_tokens) / calls * next_calls
+            if tokens >= self.max_tokens or tokens + more > self.max_tokens:
+                raise BudgetExceeded(
+                    f"The panel stopped before going past its token budget: it has used {tokens:,} tokens of its "
+                    f"max_tokens {self.max_tokens:,}, and its next steps would use about {round(more):,} more "
+                    "(budget_exceeded)"
+                )
+        if self.max_cost_usd is not None:
+            more_cost = per_call.cost_usd / calls * next_calls
+            if (
+                used.cost_usd > 0 and used.cost_usd >= self.max_cost_usd
+            ) or used.cost_usd + more_cost > self.max_cost_usd:
+                raise BudgetExceeded(
+                    f"The panel stopped before going past its cost budget: it has used {used.cost_usd:.4f} USD of "
+                    f"its max_cost_usd {self.max_cost_usd:.4f}, and its next steps would cost about {more_cost:.4f} "
+                    "USD more (budget_exceeded)"
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class TenantBudget:
+    """What a tenant may spend on model calls per UTC day and per calendar month (None: no cap)."""
+
+    daily_usd: float | None = None
+    monthly_usd: float | None = None

@@ -1,0 +1,199 @@
+"""Budgets: a panel's own max_tokens / max_cost_usd, a tenant's daily and monthly budgets, the estimate on create,
+and the usage ledger behind GET /api/v1/usage."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2
+import pytest
+
+from ask_panel.bootstrap import Container
+from ask_panel.config import MEMORY_DATABASE_URL, ModelPrice, Settings
+from ask_panel.domain.ids import PanelId, TenantId
+from ask_panel.domain.panel import utcnow
+from ask_panel.observability import metrics
+from tests.conftest import TENANT_A, TENANT_B, TERMINAL, headers_for, make_settings, serving, wait_for_status
+
+EXPERTS = ["fda_expert", "clinical_expert", "reimbursement_expert"]
+# The simulated model, priced as if it were a paid one: 10 USD per million tokens in, 30 out.
+PAID = {"simulated": ModelPrice(input=10, output=30)}
+
+
+def settings(**overrides: Any) -> Settings:
+    return make_settings(MEMORY_DATABASE_URL, **overrides)
+
+
+def refusals(period: str) -> float:
+    return metrics.REGISTRY.get_sample_value("ask_panel_budget_refusals_total", {"period": period}) or 0.0
+
+
+async def create(client: httpx2.AsyncClient, tenant: str = TENANT_A, **configuration: Any) -> httpx2.Response:
+    body: dict[str, Any] = {"query": "Which market first?", "panel_type": "structured", "agent_ids": EXPERTS}
+    if configuration:
+        body["configuration"] = configuration
+    return await client.post("/api/v1/panels", json=body, headers=headers_for(tenant))
+
+
+async def run(client: httpx2.AsyncClient, tenant: str = TENANT_A, **configuration: Any) -> dict[str, Any]:
+    created = await create(client, tenant, **configuration)
+    assert created.status_code == 201, created.text
+    panel_id = created.json()["panel_id"]
+    executed = await client.post(f"/api/v1/panels/{panel_id}/execute", headers=headers_for(tenant))
+    assert executed.status_code == 202, executed.text
+    return await wait_for_status(client, panel_id, TERMINAL, tenant=tenant)
+
+
+async def event_types(container: Container, panel_id: str) -> list[str]:
+    async with container.uow(TenantId.from_string(TENANT_A)) as uow:
+        return [e.type for e in await uow.events.read(PanelId.from_string(panel_id), after=0)]
+
+
+async def test_a_new_panel_comes_with_its_estimated_tokens_and_cost() -> None:
+    async with serving(settings()) as (_container, free), serving(settings(model_prices=PAID)) as (_c, paid):
+        simulated = (await create(free)).json()
+        priced = (await create(paid)).json()
+        longer = (await create(paid, max_rounds=6)).json()
+    assert simulated["estimated_tokens"] > 0
+    assert simulated["estimated_cost_usd"] == 0.0  # the simulated model costs nothing
+    assert priced["estimated_tokens"] == simulated["estimated_tokens"]
+    assert priced["estimated_cost_usd"] > 0
+    assert longer["estimated_tokens"] > priced["estimated_tokens"]
+    assert longer["estimated_cost_usd"] > priced["estimated_cost_usd"]
+
+
+async def test_a_panel_that_would_go_past_its_max_tokens_fails_at_a_checkpoint_as_budget_exceeded() -> None:
+    before = refusals("panel")
+    async with serving(settings()) as (container, client):
+        unbounded = await run(client)
+        budget = unbounded["usage"]["input_tokens"] + unbounded["usage"]["output_tokens"]
+        bounded = await run(client, max_tokens=budget // 2)
+        types = await event_types(container, bounded["panel_id"])
+        usage = (await client.get("/api/v1/usage", headers=headers_for())).json()
+    assert unbounded["status"] == "completed" and unbounded["failure_reason"] is None
+    assert bounded["status"] == "failed"
+    assert bounded["failure_reason"] == "budget_exceeded"
+    assert "token budget" in bounded["error"] and f"max_tokens {budget // 2:,}" in bounded["error"]
+    used = bounded["usage"]["input_tokens"] + bounded["usage"]["output_tokens"]
+    assert 0 < used <= budget // 2  # stopped before going past it
+    # It stopped between steps: every turn it began is stored whole, and the failure is its last event.
+    assert types[-1] == "error" and types.count("error") == 1
+    assert types.count("expert_speaking") == bounded["total_messages"] > 0
+    # Every call it paid for is in the tenant's ledger, as in the panels' own usage.
+    assert usage["totals"]["input_tokens"] == unbounded["usage"]["input_tokens"] + bounded["usage"]["input_tokens"]
+    assert usage["totals"]["llm_calls"] == unbounded["usage"]["llm_calls"] + bounded["usage"]["llm_calls"]
+    assert refusals("panel") == before + 1
+
+
+async def test_a_panel_that_would_go_past_its_max_cost_usd_fails_as_budget_exceeded() -> None:
+    async with serving(settings(model_prices=PAID)) as (_container, client):
+        unbounded = await run(client)
+        cap = unbounded["usage"]["cost_usd"] / 3
+        bounded = await run(client, max_cost_usd=cap)
+    assert unbounded["status"] == "completed"
+    assert bounded["status"] == "failed" and bounded["failure_reason"] == "budget_exceeded"
+    assert "cost budget" in bounded["error"]
+    assert 0 < bounded["usage"]["cost_usd"] <= cap
+
+
+async def test_a_panel_within_its_budget_completes() -> None:
+    async with serving(settings(model_prices=PAID)) as (_container, client):
+        done = await run(client, max_tokens=10_000_000, max_cost_usd=1000.0)
+    assert done["status"] == "completed"
+    assert done["configuration"]["max_tokens"] == 10_000_000 and done["configuration"]["max_cost_usd"] == 1000.0
+
+
+@pytest.mark.parametrize("configuration", [{"max_tokens": 0}, {"max_tokens": "many"}, {"max_cost_usd": -1}])
+async def test_a_budget_that_is_not_a_positive_amount_is_refused(configuration: dict[str, Any]) -> None:
+    async with serving(settings()) as (_container, client):
+        response = await create(client, **configuration)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_tenant_past_its_daily_budget_can_neither_create_nor_execute_until_tomorrow() -> None:
+    before = refusals("day")
+    async with serving(settings(model_prices=PAID, tenant_daily_budget_usd=0.001)) as (_container, client):
+        draft = (await create(client)).json()
+        spent = await run(client)  # one panel spends past the budget (it was under it when it started)
+        created = await create(client)
+        executed = await client.post(f"/api/v1/panels/{draft['panel_id']}/execute", headers=headers_for())
+        streamed = await client.post(f"/api/v1/panels/{draft['panel_id']}/stream", headers=headers_for())
+        other = await create(client, TENANT_B)
+        read = await client.get(f"/api/v1/panels/{draft['panel_id']}", headers=headers_for())
+    assert spent["status"] == "completed" and spent["usage"]["cost_usd"] > 0.001
+    for refused in (created, executed, streamed):
+        assert refused.status_code == 402, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        problem = refused.json()
+        assert problem["type"].endswith("/budget-exhausted")
+        assert "daily budget of 0.00 USD" in problem["detail"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 86_400  # until the next UTC day
+    assert other.status_code == 201  # another tenant's budget is its own
+    assert read.json()["status"] == "draft"  # reads go on
+    assert refusals("day") == before + 3
+
+
+async def test_a_tenant_override_sets_a_monthly_budget_for_that_tenant_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASK_PANEL_TENANT_LIMITS", json.dumps({TENANT_A: {"monthly_budget_usd": 0.001}}))
+    async with serving(settings(model_prices=PAID)) as (_container, client):
+        await run(client)
+        refused = await create(client)
+        other = await create(client, TENANT_B)
+        usage = (await client.get("/api/v1/usage", headers=headers_for())).json()
+    assert refused.status_code == 402
+    assert "monthly budget" in refused.json()["detail"] and "next month" in refused.json()["detail"]
+    assert other.status_code == 201
+    assert usage["budget"]["monthly_usd"] == 0.001 and usage["budget"]["daily_usd"] is None
+    assert usage["budget"]["spent_this_month_usd"] > 0.001
+
+
+async def test_usage_is_read_by_day_for_the_tenant_only() -> None:
+    async with serving(settings(model_prices=PAID)) as (_container, client):
+        first = await run(client)
+        second = await run(client)
+        today = utcnow().date().isoformat()
+        mine = await client.get("/api/v1/usage", params={"from": today, "to": today}, headers=headers_for())
+        default_range = await client.get("/api/v1/usage", headers=headers_for())
+        theirs = await client.get("/api/v1/usage", headers=headers_for(TENANT_B))
+        before = await client.get(
+            "/api/v1/usage", params={"from": "2020-01-01", "to": "2020-01-31"}, headers=headers_for()
+        )
+    assert mine.status_code == 200, mine.text
+    report = mine.json()
+    (day,) = report["days"]
+    assert day["date"] == today and day["panels"] == 2
+    for key in ("input_tokens", "output_tokens", "llm_calls"):
+        assert day[key] == report["totals"][key] == first["usage"][key] + second["usage"][key]
+    assert day["cost_usd"] == pytest.approx(first["usage"]["cost_usd"] + second["usage"]["cost_usd"])
+    assert report["from"] == report["to"] == today and report["tenant_id"] == TENANT_A
+    assert default_range.json()["to"] == today and default_range.json()["from"] == today[:8] + "01"
+    assert default_range.json()["totals"] == report["totals"]
+    assert theirs.json()["days"] == [] and theirs.json()["totals"]["llm_calls"] == 0
+    assert before.json()["days"] == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "yesterday"},
+        {"to": "2026-02-30"},
+        {"from": "2026-11-30", "to": "2026-11-01"},
+        {"from": "2024-01-01", "to": "2026-01-01"},
+    ],
+)
+async def test_usage_dates_that_cannot_be_read_or_do_not_make_a_range_are_a_400(params: dict[str, str]) -> None:
+    async with serving(settings()) as (_container, client):
+        response = await client.get("/api/v1/usage", params=params, headers=headers_for())
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/bad-request")
+
+
+async def test_usage_needs_a_token_for_the_tenant() -> None:
+    async with serving(settings()) as (_container, client):
+        anonymous = await client.get("/api/v1/usage", headers={"X-Tenant-ID": TENANT_A})
+        wrong = await client.get("/api/v1/usage", headers={**headers_for(TENANT_B), "X-Tenant-ID": TENANT_A})
+    assert anonymous.status_code == 401
+    assert wrong.status_code == 403
