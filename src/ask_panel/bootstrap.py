@@ -70,7 +70,10 @@ def build_prices(settings: Settings) -> Prices:
     return CatalogPrices(FixedPrices({m: (p.input, p.output) for m, p in settings.model_prices.items()}))
 
 
-def build_providers(settings: Settings, prices: Prices) -> Providers:
+def build_providers(settings: Settings, prices: Prices | None = None) -> Providers:
+    """Every configured provider, wrapped once in MeteredProvider (retries, metrics priced with `prices`)."""
+    prices = prices or build_prices(settings)
+
     def resilient(provider: LLMProvider) -> LLMProvider:
         return MeteredProvider(
             provider,
