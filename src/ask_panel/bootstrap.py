@@ -51,7 +51,7 @@ from ask_panel.infrastructure.llm.simulated import SimulatedProvider
 from ask_panel.infrastructure.memory.repositories import MemoryRecoveryScanner
 from ask_panel.infrastructure.memory.store import MemoryStore
 from ask_panel.infrastructure.memory.uow import MemoryUnitOfWorkFactory
-from ask_panel.infrastructure.ratelimit import RateLimits, storage_for
+from ask_panel.infrastructure.ratelimit import RateLimits
 from ask_panel.observability import metrics
 from ask_panel.observability.instrumented import InstrumentedPanelRun, MeteredPublisher, TracedPanelService
 from ask_panel.observability.readings import drain_readings, hub_readings, pool_readings
@@ -267,6 +267,8 @@ def bootstrap(
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
         )
+    limits = RateLimits.build(settings.redis_url, settings.limit_for)
+    stopping.append(limits.close)
     usage = UsageService(uow, budget_for=_budgets(settings))
     estimator = CostEstimator(
         prices,
@@ -289,7 +291,7 @@ def bootstrap(
         verifier=verifier,
         origin=origin,
         drain=drain,
-        limits=RateLimits(storage_for(settings.redis_url), settings.limit_for),
+        limits=limits,
         ready=_readiness(storage.ready, bus),
         starting=starting,
         stopping=stopping,

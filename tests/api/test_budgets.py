@@ -9,7 +9,9 @@ from typing import Any
 import httpx2
 import pytest
 
+from ask_panel.api.app import create_app
 from ask_panel.bootstrap import Container
+from ask_panel.client import AsyncAskPanel, BudgetExhausted
 from ask_panel.config import MEMORY_DATABASE_URL, ModelPrice, Settings
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import utcnow
@@ -197,3 +199,14 @@ async def test_usage_needs_a_token_for_the_tenant() -> None:
         wrong = await client.get("/api/v1/usage", headers={**headers_for(TENANT_B), "X-Tenant-ID": TENANT_A})
     assert anonymous.status_code == 401
     assert wrong.status_code == 403
+
+
+async def test_the_python_client_raises_budget_exhausted_without_retrying() -> None:
+    async with serving(settings(model_prices=PAID, tenant_daily_budget_usd=0.001)) as (container, client):
+        await run(client)
+        transport = httpx2.ASGITransport(app=create_app(container=container))
+        token = headers_for()["Authorization"].removeprefix("Bearer ")
+        async with AsyncAskPanel("http://testserver", tenant=TENANT_A, token=token, transport=transport) as api:
+            with pytest.raises(BudgetExhausted) as refused:
+                await api.create("Which market first?", panel_type="open", agent_ids=EXPERTS)
+    assert refused.value.status == 402 and "daily budget" in refused.value.detail

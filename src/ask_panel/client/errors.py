@@ -55,6 +55,10 @@ class Unauthorized(ApiError):
     """401: no token, or a token the service does not accept."""
 
 
+class BudgetExhausted(ApiError):
+    """402: the tenant has spent its daily or monthly budget; `Retry-After` says when the period turns (not retried)."""
+
+
 class Forbidden(ApiError):
     """403: the token does not grant this tenant, or the resource is read-only."""
 
@@ -90,6 +94,7 @@ class ServiceUnavailable(ServerError):
 ERROR_BY_STATUS: dict[int, type[ApiError]] = {
     400: BadRequest,
     401: Unauthorized,
+    402: BudgetExhausted,
     403: Forbidden,
     404: NotFound,
     409: Conflict,

@@ -3,10 +3,10 @@
 Built on the `limits` library (moving windows): in this process's memory, or on Redis when
 `ASK_PANEL_REDIS_URL` is set, so that every process of a deployment counts against the same windows.
 Each hit counts against two keys, the tenant's and the bearer token's (by its SHA-256, never the
-token itself), with the tenant's limit (`limit_for`: `Settings.limit_for` in bootstrap); either
-one over its limit refuses the request with `RateLimited` (a 429 with `Retry-After`). While Redis
-cannot be reached the limits are not enforced (logged once per outage): a limiter outage never
-takes the API down with it.
+token itself; both are counted whichever refuses), with the tenant's limit (`limit_for`:
+`Settings.limit_for` in bootstrap); either one over its limit refuses the request with `RateLimited`
+(a 429 with `Retry-After`). While Redis cannot be reached the limits are not enforced (logged once
+per outage): a limiter outage never takes the API down with it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
+import redis.asyncio
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -45,22 +46,28 @@ def caller_of(token: str | None) -> str | None:
     return hashlib.sha256(token.encode()).hexdigest()[:32] if token else None
 
 
-def storage_for(redis_url: str | None) -> Storage:
-    """Redis when configured (limits shared by every process), else this process's memory."""
-    if not redis_url:
-        return MemoryStorage()
-    return RedisStorage(
-        "async+" + redis_url,
-        implementation="redispy",
-        key_prefix=KEY_PREFIX,
-        socket_timeout=REDIS_TIMEOUT_S,
-        socket_connect_timeout=REDIS_TIMEOUT_S,
-    )
-
-
 class RateLimits:
-    def __init__(self, storage: Storage, limit_for: Callable[[str, LimitKind], str | None]) -> None:
+    @classmethod
+    def build(cls, redis_url: str | None, limit_for: Callable[[str, LimitKind], str | None]) -> RateLimits:
+        """On Redis when configured (limits shared by every process), else in this process's memory."""
+        if not redis_url:
+            return cls(MemoryStorage(), limit_for)
+        pool = redis.asyncio.ConnectionPool.from_url(
+            redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+        )
+        options: dict[str, Any] = {"connection_pool": pool}  # passed on to redis.asyncio.Redis
+        storage = RedisStorage("async+" + redis_url, implementation="redispy", key_prefix=KEY_PREFIX, **options)
+        return cls(storage, limit_for, pool=pool)
+
+    def __init__(
+        self,
+        storage: Storage,
+        limit_for: Callable[[str, LimitKind], str | None],
+        *,
+        pool: redis.asyncio.ConnectionPool | None = None,
+    ) -> None:
         """`limit_for(tenant, kind)`: the tenant's limit in the `limits` notation, or None for none."""
+        self._pool = pool
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
         self._limit_for = limit_for
@@ -82,17 +89,23 @@ class RateLimits:
         if not items:
             return
         keys = [("tenant", str(tenant))] + ([("token", caller)] if caller else [])
+        checks = [(scope, key, item) for scope, key in keys for item in items]
         try:
-            for scope, key in keys:
-                for item in items:
-                    if not await self._limiter.hit(item, kind, scope, key):
-                        metrics.RATE_LIMITED.labels(kind, scope).inc()
-                        reset_at, _remaining = await self._limiter.get_window_stats(item, kind, scope, key)
-                        whose = "this tenant" if scope == "tenant" else "this token"
-                        raise RateLimited(
-                            f"Too many {WHAT[kind]} for {whose}: the limit is {item}; retry later",
-                            retry_after_s=math.ceil(reset_at - time.time()),
-                        )
+            if self._pool is None:  # in memory: one after the other costs least
+                allowed = [await self._limiter.hit(item, kind, scope, key) for scope, key, item in checks]
+            else:  # on Redis: every window at once, one round trip of waiting
+                allowed = await asyncio.gather(
+                    *(self._limiter.hit(item, kind, scope, key) for scope, key, item in checks)
+                )
+            for (scope, key, item), ok in zip(checks, allowed, strict=True):
+                if not ok:
+                    metrics.RATE_LIMITED.labels(kind, scope).inc()
+                    reset_at, _remaining = await self._limiter.get_window_stats(item, kind, scope, key)
+                    whose = "this tenant" if scope == "tenant" else "this token"
+                    raise RateLimited(
+                        f"Too many {WHAT[kind]} for {whose}: the limit is {item}; retry later",
+                        retry_after_s=math.ceil(reset_at - time.time()),
+                    )
         except RateLimited:
             raise
         except (asyncio.CancelledError, KeyboardInterrupt):
@@ -102,6 +115,7 @@ class RateLimits:
             return
         self._outage.succeeded()
 
-    async def reset(self) -> None:
-        """Forget every window (for tests and operators)."""
-        await self._storage.reset()
+    async def close(self) -> None:
+        """Close the connections to Redis, if any."""
+        if self._pool is not None:
+            await self._pool.aclose()
