@@ -68,9 +68,9 @@ async def test_a_new_panel_comes_with_its_estimated_tokens_and_cost() -> None:
 async def test_a_panel_that_would_go_past_its_max_tokens_fails_at_a_checkpoint_as_budget_exceeded() -> None:
     before = refusals("panel")
     async with serving(settings()) as (container, client):
-        unbounded = await run(client)
+        unbounded = await run(client, seed=7)  # the same panel twice (one seed): the same discussion
         budget = unbounded["usage"]["input_tokens"] + unbounded["usage"]["output_tokens"]
-        bounded = await run(client, max_tokens=budget // 2)
+        bounded = await run(client, seed=7, max_tokens=budget // 2)
         types = await event_types(container, bounded["panel_id"])
         usage = (await client.get("/api/v1/usage", headers=headers_for())).json()
     assert unbounded["status"] == "completed" and unbounded["failure_reason"] is None
@@ -90,9 +90,9 @@ async def test_a_panel_that_would_go_past_its_max_tokens_fails_at_a_checkpoint_a
 
 async def test_a_panel_that_would_go_past_its_max_cost_usd_fails_as_budget_exceeded() -> None:
     async with serving(settings(model_prices=PAID)) as (_container, client):
-        unbounded = await run(client)
+        unbounded = await run(client, seed=7)
         cap = unbounded["usage"]["cost_usd"] / 3
-        bounded = await run(client, max_cost_usd=cap)
+        bounded = await run(client, seed=7, max_cost_usd=cap)
     assert unbounded["status"] == "completed"
     assert bounded["status"] == "failed" and bounded["failure_reason"] == "budget_exceeded"
     assert "cost budget" in bounded["error"]
