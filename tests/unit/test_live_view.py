@@ -55,3 +55,19 @@ def test_an_outcome_without_fallbacks_lists_none() -> None:
     outcome = Recommendation("Go.", "All read.", (), (), degraded=False, decided_by="moderator")
     text = shown(completed(outcome))
     assert "fell back" not in text and "degraded" not in text
+
+
+def test_a_consensus_line_that_wraps_stays_indented_and_no_line_runs_past_the_terminal() -> None:
+    data: dict[str, Any] = {
+        "round": 1,
+        "level": 0.6667,
+        "confidence": 0.78,
+        "method": "agreement+concordance+spread/v1",
+        "components": {"agreement": 0.6, "concordance": 0.78, "spread": 0.5},
+    }
+    event = Event(6, EventType.CONSENSUS_UPDATE, data, event_of("consensus_update", data))
+    out = io.StringIO()
+    LiveView(Console(file=out, width=80, color_system=None, force_terminal=False)).show(event)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert len(lines) >= 2, "at 80 columns the line wraps"
+    assert all(line.startswith("  ") and len(line) <= 80 for line in lines), lines

@@ -9,15 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ask_panel.cli.connect import LocalOption, Target, TenantOption, TokenOption, UrlOption, open_client
-from ask_panel.cli.options import configure
+from ask_panel.cli.connect import Target, open_client
+from ask_panel.cli.options import JsonOption, configure, connected
 from ask_panel.cli.running import run
 from ask_panel.client.models import Expert
 from ask_panel.client.protocol import to_json
 
 app = typer.Typer(help="The expert registry: built-in experts and the tenant's own.", no_args_is_help=True)
 AgentIdArgument = Annotated[str, typer.Argument(help="the expert's id")]
-JsonOption = Annotated[bool, typer.Option("--json", help="JSON for scripts")]
 NameOption = Annotated[str | None, typer.Option(help="the expert's name, e.g. 'Dr. Ada Park'")]
 RoleOption = Annotated[str | None, typer.Option(help="the expert's role, e.g. 'Sterilization scientist'")]
 InstructionsOption = Annotated[str | None, typer.Option(help="how the expert thinks and what it judges")]
@@ -52,19 +51,18 @@ def print_agent(agent: Expert, as_json: bool) -> None:
 
 
 @app.command("list")
+@connected
 def list_agents(
     ctx: typer.Context,
     as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    tenant: TenantOption = None,
-    local: LocalOption = False,
+    *,
+    target: Target,
 ) -> None:
     """Built-in experts first, then the tenant's own."""
     configure(ctx, "WARNING")
 
     async def main() -> None:
-        async with open_client(Target(url, token, tenant, local)) as client:
+        async with open_client(target) as client:
             agents = await client.agents.list()
         if as_json:
             for agent in agents:
@@ -82,26 +80,26 @@ def list_agents(
 
 
 @app.command("show")
+@connected
 def show(
     ctx: typer.Context,
     agent_id: AgentIdArgument,
     as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    tenant: TenantOption = None,
-    local: LocalOption = False,
+    *,
+    target: Target,
 ) -> None:
     """One expert's definition."""
     configure(ctx, "WARNING")
 
     async def main() -> None:
-        async with open_client(Target(url, token, tenant, local)) as client:
+        async with open_client(target) as client:
             print_agent(await client.agents.get(agent_id), as_json)
 
     run(main())
 
 
 @app.command("create")
+@connected
 def create(
     ctx: typer.Context,
     agent_id: AgentIdArgument,
@@ -113,10 +111,8 @@ def create(
     provider: ProviderOption = None,
     output_mode: OutputModeOption = None,
     as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    tenant: TenantOption = None,
-    local: LocalOption = False,
+    *,
+    target: Target,
 ) -> None:
     """Add an expert of this tenant (its id may not be a built-in one's)."""
     configure(ctx, "WARNING")
@@ -132,13 +128,14 @@ def create(
     )
 
     async def main() -> None:
-        async with open_client(Target(url, token, tenant, local)) as client:
+        async with open_client(target) as client:
             print_agent(await client.agents.create(**fields), as_json)
 
     run(main())
 
 
 @app.command("update")
+@connected
 def update(
     ctx: typer.Context,
     agent_id: AgentIdArgument,
@@ -150,10 +147,8 @@ def update(
     provider: ProviderOption = None,
     output_mode: OutputModeOption = None,
     as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    tenant: TenantOption = None,
-    local: LocalOption = False,
+    *,
+    target: Target,
 ) -> None:
     """Change the given fields of a tenant's expert (panels already created keep the definition they had)."""
     configure(ctx, "WARNING")
@@ -170,26 +165,25 @@ def update(
         raise typer.BadParameter("give at least one field to change (--name, --role, --instructions, ...)")
 
     async def main() -> None:
-        async with open_client(Target(url, token, tenant, local)) as client:
+        async with open_client(target) as client:
             print_agent(await client.agents.update(agent_id, **fields), as_json)
 
     run(main())
 
 
 @app.command("delete")
+@connected
 def delete(
     ctx: typer.Context,
     agent_id: AgentIdArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    tenant: TenantOption = None,
-    local: LocalOption = False,
+    *,
+    target: Target,
 ) -> None:
     """Remove a tenant's expert (panels that ran with it keep its definition)."""
     configure(ctx, "WARNING")
 
     async def main() -> None:
-        async with open_client(Target(url, token, tenant, local)) as client:
+        async with open_client(target) as client:
             await client.agents.delete(agent_id)
         Console(stderr=True).print(f"deleted expert {agent_id}")
 

@@ -8,16 +8,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ask_panel.cli.connect import LocalOption, Target, TenantOption, TokenOption, UrlOption, open_client
+from ask_panel.cli.connect import Target, open_client
 from ask_panel.cli.exit_codes import ExitCode
 from ask_panel.cli.follow import Follower, interactive
 from ask_panel.cli.live import JsonLines, LiveView
-from ask_panel.cli.options import configure
+from ask_panel.cli.options import configure, connected
 from ask_panel.cli.running import run
 
 PANEL_TYPES = ("structured", "open", "socratic", "adversarial", "delphi")
 
 
+@connected
 def ask_command(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="the question for the panel")],
@@ -31,10 +32,8 @@ def ask_command(
         bool | None,
         typer.Option("--tokens/--no-tokens", help="stream the text as it is written (default: not with --json)"),
     ] = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    tenant: TenantOption = None,
-    local: LocalOption = False,
+    *,
+    target: Target,
 ) -> None:
     """Ask a panel a question and watch it discuss, live. Ctrl-C cancels the panel (asking first in a terminal)."""
     configure(ctx, "WARNING")
@@ -42,7 +41,6 @@ def ask_command(
         raise typer.BadParameter(f"must be one of: {', '.join(PANEL_TYPES)}", param_hint="--type")
     agent_ids = [e.strip() for e in experts.split(",") if e.strip()] if experts else None
     configuration = {"max_rounds": rounds} if rounds is not None else None
-    target = Target(url=url, token=token, tenant=tenant, local=local)
 
     async def ask() -> ExitCode:
         prompts = Console(stderr=True, highlight=False)
@@ -52,7 +50,7 @@ def ask_command(
             )
             view = JsonLines(sys.stdout) if as_json else LiveView(Console(highlight=False))
             with view:
-                follower = Follower(client, view, prompts, ask_first=interactive(), runs_here=local)
+                follower = Follower(client, view, prompts, ask_first=interactive(), runs_here=target.local)
                 return await follower.follow(
                     panel.panel_id, start=True, tokens=not as_json if tokens is None else tokens
                 )

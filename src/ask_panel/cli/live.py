@@ -113,7 +113,7 @@ class LiveView:
             if stance.get("estimate") is not None:
                 line += f"  [dim]estimate {stance['estimate']}[/]"
             body.append(Text.from_markup(line))
-        self.console.print(Padding(Group(Text.from_markup(title), *body), (0, 0, 1, 2)))
+        self.console.print(Padding(Group(Text.from_markup(title), *body), (0, 0, 1, 2), expand=False))
         self._refresh()
 
     def _on_round_complete(self, data: dict[str, Any]) -> None:
@@ -124,10 +124,11 @@ class LiveView:
     def _on_consensus_update(self, data: dict[str, Any]) -> None:
         parts = {k: v for k, v in data.get("components", {}).items() if k in ("agreement", "concordance", "spread")}
         details = ", ".join(f"{k} {v:.2f}" for k, v in parts.items() if isinstance(v, int | float))
-        self.console.print(
-            f"  [bold]consensus after round {data['round']}[/]  {bar(data['level'])} {data['level']:.2f}"
-            f"  [dim]confidence {data['confidence']:.2f}{' · ' + details if details else ''}[/]\n"
+        line = Text.from_markup(
+            f"[bold]consensus after round {data['round']}[/]  {bar(data['level'])} {data['level']:.2f}"
+            f"  [dim]confidence {data['confidence']:.2f}{' · ' + details if details else ''}[/]"
         )
+        self.console.print(Padding(line, (0, 0, 1, 2), expand=False))  # a wrapped line stays indented
 
     def _on_panel_complete(self, data: dict[str, Any]) -> None:
         rec = data["recommendation"]
