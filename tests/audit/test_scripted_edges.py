@@ -246,3 +246,24 @@ async def test_delphi_dissent_never_lists_a_supporter_of_the_adopted_option(sett
     rec = panel.final_recommendation
     assert rec is not None and rec.adopted == "Option A"
     assert [d.split(" prefers")[0] for d in rec.dissent] == ["Laura Martinez"]
+
+
+async def test_a_synthesis_that_falls_back_recommends_the_adopted_option(settings: Settings) -> None:
+    def weighted(call: Call) -> str | dict[str, Any]:
+        reply = default_answer(call)
+        assert isinstance(reply, dict) and call.schema is not None
+        options = call.schema["properties"]["position"]["enum"]
+        sure = call.speaker == "Laura Martinez"  # one confident expert against two unsure ones
+        return reply | {
+            "position": options[1] if sure else options[0],
+            "ranking": [options[1], options[0], options[2]] if sure else list(options),
+            "confidence": 0.9 if sure else 0.3,
+        }
+
+    provider = answering(stance=weighted, synthesis="I cannot summarise this in JSON.")
+    async with harness(settings, provider) as container:
+        panel, _ = await run_panel(container, "structured", FOUR[:3], max_rounds=1)
+    rec = panel.final_recommendation
+    assert rec is not None and rec.adopted == "Option B" and rec.degraded
+    assert rec.recommendation.startswith("Option B (the final position of 1 of 3 experts")
+    assert [d.split(" prefers")[0] for d in rec.dissent] == ["Dr. Maya Chen", "Dr. Samuel Okafor"]

@@ -156,12 +156,18 @@ def undecided_verdict(arguments: int) -> DecisionFallback:
     return lambda _words: undecided
 
 
-def tallied_synthesis(panel: Panel, stances: Mapping[str, Stance | None]) -> DecisionFallback:
-    """The `synthesis` step: the experts' final positions tallied, with estimates and the moderator's prose."""
-    return lambda words: _tallied(panel, stances, words)
+def tallied_synthesis(
+    panel: Panel, stances: Mapping[str, Stance | None], adopted: str | None = None
+) -> DecisionFallback:
+    """The `synthesis` step: the experts' final positions tallied, with estimates and the moderator's prose.
+
+    `adopted` is the option the panel adopts (`outcome.Outcome`): the recommendation names it, so a
+    fallback never recommends another option than the one the dissent is measured against.
+    """
+    return lambda words: _tallied(panel, stances, words, adopted)
 
 
-def _tallied(panel: Panel, stances: Mapping[str, Stance | None], words: str) -> FallenBack:
+def _tallied(panel: Panel, stances: Mapping[str, Stance | None], words: str, adopted: str | None) -> FallenBack:
     positions = _tally(stances)
     members = len(panel.members)
     agreement: list[str] = []
@@ -169,7 +175,13 @@ def _tallied(panel: Panel, stances: Mapping[str, Stance | None], words: str) -> 
         ranked = positions.most_common()
         top = [p for p, n in ranked if n == ranked[0][1]]
         count = ranked[0][1]
-        if len(top) == 1:
+        if adopted is not None and adopted in positions and top != [adopted]:  # a tie, or weighted support
+            recommendation = (
+                f"{adopted} (the final position of {positions[adopted]} of {members} experts, the most "
+                "support once weighted by confidence and rankings)."
+            )
+            agreement.append(f"{positions[adopted]} of {members} experts ended on '{adopted}'")
+        elif len(top) == 1:
             recommendation = f"{top[0]} (the final position of {count} of {members} experts)."
             agreement.append(f"{count} of {members} experts ended on '{top[0]}'")
         else:

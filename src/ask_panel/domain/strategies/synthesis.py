@@ -120,7 +120,7 @@ async def synthesize(
         ],
         schema=synthesis_schema(),
         parse=parse_synthesis,
-        fallback=tallied_synthesis(panel, latest_stances(panel)),
+        fallback=tallied_synthesis(panel, latest_stances(panel), outcome.adopted),
     )
     return Recommendation(
         recommendation=decision["recommendation"],
