@@ -6,6 +6,10 @@ discussion so far, never the one who just spoke, up to a turn limit (`max_turns`
 turns left equal the members who have not spoken, the choice is limited to them, so everyone speaks
 at least once. Every `members` turns form a round; consensus is measured at each round's end and the
 panel stops early at the threshold once everyone has spoken. The moderator synthesizes.
+
+Outcome (`outcome.py`): the adopted option is the most supported final position (weighted by
+confidence; ties by the rankings' Borda count, then the framing order); the dissent is exactly
+the members whose final position differs, in their own words; the rationale names supporters.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ every expert in turn (shuffled order) and each answers with a stance. Rounds 2..
 moderator chooses up to half of the experts (at least one) whose reasoning most needs probing and
 questions them again. Consensus is measured after each round; the panel stops early at the
 threshold after round 2. The moderator then summarizes what was learned as the recommendation.
+
+Outcome (`outcome.py`): the adopted option is the most supported final position (weighted by
+confidence; ties by the rankings' Borda count, then the framing order); the dissent is exactly
+the members whose final position differs, in their own words; the rationale names supporters.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ independently and concurrently. Rounds 2..max_rounds: every expert reads the pre
 refines its position, endorsing the most convincing other expert. Consensus is measured after each
 round; the panel stops early once the level reaches `consensus_threshold`. The moderator then
 synthesizes the recommendation.
+
+Outcome (`outcome.py`): the adopted option is the most supported final position (weighted by
+confidence; ties by the rankings' Borda count, then the framing order); the dissent is exactly
+the members whose final position differs, in their own words; the rationale names supporters.
 """
 
 from __future__ import annotations
