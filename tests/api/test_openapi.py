@@ -264,3 +264,27 @@ async def test_a_recommendation_lists_the_steps_that_fell_back_with_their_reason
     assert "fallbacks" in schemas["Recommendation"]["required"]
     assert schemas["Fallback"]["required"] == ["step", "reason"]
     assert schemas["DecisionRecord"]["properties"]["fallbacks"]["items"] == {"$ref": "#/components/schemas/Fallback"}
+
+
+async def test_the_expert_operations_say_what_they_do_and_that_built_ins_are_read_only(
+    spec: dict[str, Any], client: httpx2.AsyncClient
+) -> None:
+    ops = operations(spec)
+    for operation_id, summary in {
+        "replaceAgent": "Replace a tenant expert",
+        "updateAgent": "Change a tenant expert",
+        "deleteAgent": "Delete a tenant expert",
+    }.items():
+        op = ops[operation_id]
+        assert op["summary"] == summary
+        assert "builtin-agent-read-only" in op["responses"]["403"]["description"], operation_id
+        assert "builtin-agent-read-only" in op["description"] and "keep" in op["description"], operation_id
+    assert "does not create" in ops["replaceAgent"]["description"]
+    assert "only the fields given" in ops["updateAgent"]["description"]
+    assert {"agent-exists", "agent-limit"} <= set(ops["createAgent"]["responses"]["409"]["description"].split("`"))
+    assert "panel" not in ops["createAgent"]["responses"]["409"]["description"]
+
+    # ... and the service does what the text says: PUT on an id the tenant never created does not create it.
+    body = {"name": "Ada", "role": "Sterilization scientist", "instructions": "Judge the validation plan."}
+    response = await client.put("/api/v1/agents/never_created", json=body, headers=headers_for())
+    assert response.status_code == 404

@@ -215,6 +215,46 @@ async def test_pages_are_newest_first_filtered_and_counted(storage: Storage) -> 
     assert empty.panels == [] and empty.total == 3
 
 
+async def test_a_page_holds_summaries_projected_without_reading_any_discussion(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel = await started(storage)
+    discussed(panel)
+    panel.begin_round(2)
+    panel.add_message(StepKey.speaking(2, "fda_expert"), Message("fda_expert", "Dr. A", "Still A.", utcnow(), 2))
+    panel.complete(Recommendation("Do A", "Because", ("a",), ("b",), degraded=True, decided_by="moderator"))
+    async with storage.uow(A, write=True) as uow:
+        await uow.panels.save(panel)
+        await uow.commit()
+    waiting = draft()
+    waiting.created_at = utcnow() + timedelta(seconds=1)
+    await add(storage, waiting)
+
+    def no_full_panel(row: object) -> Panel:
+        raise AssertionError("a page decoded a whole panel")
+
+    for module in ("db", "memory"):  # a page is a projection: no panel is decoded whole, on any backend
+        monkeypatch.setattr(f"ask_panel.infrastructure.{module}.repositories.panel_of", no_full_panel)
+    async with storage.uow(A) as uow:
+        page = await uow.panels.page(limit=10, offset=0, status=None, panel_type=None)
+
+    newest, done = page.panels
+    assert (newest.panel_id, newest.status, newest.total_messages) == (waiting.panel_id, PanelStatus.DRAFT, 0)
+    assert newest.consensus is None and newest.recommendation is None and newest.started_at is None
+    assert (done.panel_id, done.query, done.panel_type, done.status) == (
+        panel.panel_id,
+        "Q?",
+        PanelType.STRUCTURED,
+        PanelStatus.COMPLETED,
+    )
+    assert done.members == panel.members
+    assert done.consensus == panel.consensus
+    assert done.recommendation == panel.final_recommendation
+    assert done.total_messages == panel.total_messages == 2
+    assert (done.started_at, done.completed_at) == (panel.started_at, panel.completed_at)
+    assert done.created_at == panel.created_at
+
+
 async def test_idempotency_keys_are_per_tenant_and_unique(storage: Storage) -> None:
     panel = draft()
     await add(storage, panel, key="k1")

@@ -93,3 +93,30 @@ async def test_the_output_mode_reaches_the_wrapped_provider() -> None:
     await collect(ResilientProvider(inner), "json_object")
 
     assert inner.modes == ["json_object"]
+
+
+async def test_retries_count_the_attempts_made_after_the_first() -> None:
+    busy = ProviderError("busy", retryable=True)
+    provider = ResilientProvider(Paced([busy], [busy], ["Ship it."]), attempts=4, backoff_s=0)
+    await collect(provider)
+    assert provider.retries == 2
+
+    refused = ResilientProvider(Paced([ProviderError("bad request", retryable=False)]), attempts=4, backoff_s=0)
+    with pytest.raises(ProviderError):
+        await collect(refused)
+    assert refused.retries == 0
+
+    exhausted = ResilientProvider(Paced([busy], [busy], [busy]), attempts=3, backoff_s=0)
+    with pytest.raises(ProviderError, match=r"after 3 attempts"):
+        await collect(exhausted)
+    assert exhausted.retries == 2
+
+
+async def test_a_call_cancelled_while_it_waits_to_retry_has_made_no_retry() -> None:
+    provider = ResilientProvider(Paced([ProviderError("busy", retryable=True)], ["late"]), attempts=2, backoff_s=30)
+    call = asyncio.create_task(collect(provider))
+    await asyncio.sleep(0.05)  # the first attempt failed; it is waiting out its backoff
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert provider.retries == 0

@@ -27,6 +27,7 @@ from ask_panel.domain.experts import (
 from ask_panel.domain.llm import OutputMode
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.summary import PanelSummary as StoredSummary
 from ask_panel.domain.values import Consensus, Member, Recommendation, Round, Usage
 
 
@@ -298,23 +299,23 @@ class PanelSummary(ResponseBody):
     completed_at: datetime | None
 
     @classmethod
-    def from_panel(cls, panel: Panel) -> PanelSummary:
-        outcome = panel.final_recommendation
+    def from_summary(cls, summary: StoredSummary) -> PanelSummary:
+        outcome = summary.recommendation
         return cls(
-            panel_id=str(panel.panel_id),
-            tenant_id=str(panel.tenant_id),
-            query=panel.query,
-            panel_type=panel.panel_type,
-            status=panel.status,
-            members=panel.members,
-            consensus=panel.consensus,
+            panel_id=str(summary.panel_id),
+            tenant_id=str(summary.tenant_id),
+            query=summary.query,
+            panel_type=summary.panel_type,
+            status=summary.status,
+            members=summary.members,
+            consensus=summary.consensus,
             recommendation=outcome.recommendation if outcome else None,
             degraded=bool(outcome and outcome.degraded),
-            total_messages=panel.total_messages,
-            created_at=panel.created_at,
-            updated_at=panel.updated_at,
-            started_at=panel.started_at,
-            completed_at=panel.completed_at,
+            total_messages=summary.total_messages,
+            created_at=summary.created_at,
+            updated_at=summary.updated_at,
+            started_at=summary.started_at,
+            completed_at=summary.completed_at,
         )
 
 

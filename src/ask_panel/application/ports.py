@@ -14,13 +14,16 @@ from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamPart
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.summary import PanelSummary
 from ask_panel.domain.usage import UsageDay
 from ask_panel.domain.values import Usage
 
 
 @dataclass(frozen=True, slots=True)
 class PanelPage:
-    panels: list[Panel]
+    """A page of summaries, newest first, and how many panels match in all pages."""
+
+    panels: list[PanelSummary]
     total: int
 
 
@@ -37,7 +40,9 @@ class PanelRepository(Protocol):
 
     async def page(
         self, *, limit: int, offset: int, status: PanelStatus | None, panel_type: PanelType | None
-    ) -> PanelPage: ...
+    ) -> PanelPage:
+        """Summaries, newest first (a projection: no panel's discussion is read)."""
+        ...
 
     async def save(self, panel: Panel, *, bump_attempt: bool = False) -> list[StoredEvent]:
         """Write the panel and append its pending events, fenced by `panel.attempt`; its unrecorded usage

@@ -83,7 +83,7 @@ async def list_panels(
     rounds and messages) is `GET /api/v1/panels/{id}`."""
     page = await panels.list(tenant, limit=limit, offset=offset, status=status, panel_type=panel_type)
     return PanelListResponse(
-        panels=[PanelSummary.from_panel(p) for p in page.panels], total=page.total, limit=limit, offset=offset
+        panels=[PanelSummary.from_summary(p) for p in page.panels], total=page.total, limit=limit, offset=offset
     )
 
 

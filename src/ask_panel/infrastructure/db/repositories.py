@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,7 +25,7 @@ from ask_panel.infrastructure.bus.wakeup import Wakeup, WakeupSender
 from ask_panel.infrastructure.db.scope import TenantScope
 from ask_panel.infrastructure.db.tables import agents, panel_events, panels, stream_tickets, usage_ledger
 from ask_panel.infrastructure.serialization.events import event_data, stored_type
-from ask_panel.infrastructure.serialization.panels import panel_body, panel_of
+from ask_panel.infrastructure.serialization.panels import SUMMARY_KEYS, panel_body, panel_of, summary_of
 
 UNFINISHED = [PanelStatus.QUEUED.value, PanelStatus.IN_PROGRESS.value]
 AGENT_ORDER = (agents.c.created_at, agents.c.agent_id)
@@ -51,6 +51,32 @@ SAVE_PANEL = (
     )
     .returning(panels.c.last_seq)
 )
+
+
+# A summary's projection: the panel's own columns, a few keys of its body, and its messages counted in SQL.
+SUMMARY_COLUMNS = (
+    panels.c.panel_id,
+    panels.c.tenant_id,
+    panels.c.query,
+    panels.c.panel_type,
+    panels.c.status,
+    panels.c.created_at,
+    panels.c.updated_at,
+)
+_MESSAGE_COUNT = {
+    "sqlite": "(SELECT coalesce(sum(json_array_length(d.value, '$.messages')), 0)"
+    " FROM json_each(panels.body, '$.discussions') AS d)",
+    "postgresql": "(SELECT coalesce(sum(jsonb_array_length(d.value -> 'messages')), 0)"
+    " FROM jsonb_array_elements(panels.body -> 'discussions') AS d)",
+}
+
+
+def _body_keys() -> list[Any]:
+    return [panels.c.body[key].label(key) for key in SUMMARY_KEYS]
+
+
+def _message_count(dialect: str) -> Any:
+    return literal_column(_MESSAGE_COUNT[dialect]).label("total_messages")
 
 
 class SqlPanelRepository:
@@ -113,6 +139,7 @@ class SqlPanelRepository:
             filters.append(panels.c.panel_type == panel_type.value)
         page = (
             self._scope.select(panels, *filters)
+            .with_only_columns(*SUMMARY_COLUMNS, *_body_keys(), _message_count(self._conn.dialect.name))
             .add_columns(func.count().over().label("total"))
             .order_by(panels.c.created_at.desc(), panels.c.panel_id.desc())
             .limit(limit)
@@ -124,7 +151,7 @@ class SqlPanelRepository:
         else:
             counted = self._scope.select(panels, *filters).with_only_columns(func.count())
             total = (await self._conn.execute(counted)).scalar_one()
-        return PanelPage([panel_of(r) for r in rows], int(total))
+        return PanelPage([summary_of(r) for r in rows], int(total))
 
     async def save(self, panel: Panel, *, bump_attempt: bool = False) -> list[StoredEvent]:
         events, panel.pending_events = panel.pending_events, []

@@ -42,6 +42,8 @@ class ResilientProvider:
         self._max_backoff = max_backoff_s
         self._jitter = jitter or random.Random()
         self.retries = 0
+        """Retries made by this provider's calls so far, all calls together: a call that succeeded on its
+        third attempt made 2; a refused (not retryable) call, or one cancelled while it waited, made none."""
 
     async def aclose(self) -> None:
         """Close the wrapped provider's resources (its HTTP client), if it has any."""
@@ -99,10 +101,11 @@ class ResilientProvider:
                     f"{error.detail} (after {attempt} attempt{'s' if attempt > 1 else ''})",
                     retryable=False,
                 ) from error
-            self.retries += 1
-            metrics.LLM_RETRIES.labels(self.name, metrics.bounded("model", model or "default")).inc()
             if started:
                 yield StreamRestart(error.detail)
             delay = self._delay(attempt, error)
             log.info("%s: %s; retry %d in %.2f s", self.name, error.detail, attempt, delay)
             await asyncio.sleep(delay)
+            # Counted once the retry is made (a call cancelled while it waits has made none).
+            self.retries += 1
+            metrics.LLM_RETRIES.labels(self.name, metrics.bounded("model", model or "default")).inc()

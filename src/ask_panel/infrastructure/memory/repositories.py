@@ -23,7 +23,7 @@ from ask_panel.domain.values import Usage
 from ask_panel.infrastructure.bus.wakeup import Wakeup, WakeupSender
 from ask_panel.infrastructure.memory.store import MemoryStore, StoredPanel, StoredTicket, Tables, UsageEntry
 from ask_panel.infrastructure.serialization.events import event_data
-from ask_panel.infrastructure.serialization.panels import panel_body, panel_of, panel_row
+from ask_panel.infrastructure.serialization.panels import panel_body, panel_of, panel_row, summary_of, summary_row
 
 TERMINAL = frozenset(s.value for s in PanelStatus if s.is_terminal)
 UNFINISHED = frozenset({PanelStatus.QUEUED.value, PanelStatus.IN_PROGRESS.value})
@@ -90,7 +90,7 @@ class MemoryPanelRepository:
             and (panel_type is None or p.row.panel_type == panel_type.value)
         ]
         rows.sort(key=lambda r: (r.created_at, r.panel_id), reverse=True)
-        return PanelPage([panel_of(r) for r in rows[offset : offset + limit]], len(rows))
+        return PanelPage([summary_of(summary_row(r)) for r in rows[offset : offset + limit]], len(rows))
 
     async def save(self, panel: Panel, *, bump_attempt: bool = False) -> list[StoredEvent]:
         events, panel.pending_events = panel.pending_events, []

@@ -14,6 +14,7 @@ from ask_panel.domain.checkpoint import CHECKPOINT_VERSION, AnswerNote, Checkpoi
 from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus, PanelType
+from ask_panel.domain.summary import PanelSummary
 from ask_panel.domain.values import Message, Round
 from ask_panel.infrastructure.serialization.values import (
     Json,
@@ -180,4 +181,62 @@ def _round_of(data: Json, spoken: dict[StepKey, Message]) -> Round:
         messages=messages,
         consensus=consensus_of(data.get("consensus")),
         feedback=data.get("feedback"),
+    )
+
+
+# What a summary reads of the body: these keys, and the length of each round's `messages`.
+SUMMARY_KEYS = ("members", "consensus", "final_recommendation", "started_at", "completed_at")
+
+
+def summary_of(row: Any) -> PanelSummary:
+    """A panel's summary from a projected row: the columns, the body's SUMMARY_KEYS as attributes of the
+    same names, and `total_messages` (counted by the store, never by decoding the rounds)."""
+    return PanelSummary(
+        panel_id=PanelId.from_string(row.panel_id),
+        tenant_id=TenantId.from_string(row.tenant_id),
+        query=row.query,
+        panel_type=PanelType(row.panel_type),
+        status=PanelStatus(row.status),
+        members=[member_of(m) for m in row.members or []],
+        consensus=consensus_of(row.consensus),
+        recommendation=recommendation_of(row.final_recommendation),
+        total_messages=int(row.total_messages or 0),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=parse_time(row.started_at),
+        completed_at=parse_time(row.completed_at),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """A projected row made from a stored row in memory (what the SQL stores select)."""
+
+    panel_id: str
+    tenant_id: str
+    query: str
+    panel_type: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    members: Any
+    consensus: Any
+    final_recommendation: Any
+    started_at: Any
+    completed_at: Any
+    total_messages: int
+
+
+def summary_row(row: PanelRow) -> SummaryRow:
+    body = row.body
+    return SummaryRow(
+        panel_id=row.panel_id,
+        tenant_id=row.tenant_id,
+        query=row.query,
+        panel_type=row.panel_type,
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        **{key: body.get(key) for key in SUMMARY_KEYS},
+        total_messages=sum(len(d.get("messages") or []) for d in body.get("discussions") or []),
     )
