@@ -292,7 +292,7 @@ def bootstrap(
         origin=origin,
         drain=drain,
         limits=limits,
-        ready=_readiness(storage.ready, bus),
+        ready=_readiness(storage.ready, bus, jobs.worker_up if jobs is not None and settings.run_worker else None),
         starting=starting,
         stopping=stopping,
     )
@@ -390,9 +390,10 @@ class NotReady(Exception):
     """A dependency the process needs does not answer (the readiness probe says which)."""
 
 
-def _readiness(database: Step, bus: Bus | None) -> Step:
-    """Ready when the database answers and, with a bus, the bus works (a watcher would otherwise wait
-    for the reconcile interval, and text deltas would not cross processes)."""
+def _readiness(database: Step, bus: Bus | None, worker_up: Callable[[], bool] | None = None) -> Step:
+    """Ready when the database answers, with a bus, the bus works (a watcher would otherwise wait
+    for the reconcile interval, and text deltas would not cross processes) and, in a process that
+    runs the job worker, the worker is registered and taking jobs."""
 
     async def ready() -> None:
         try:
@@ -401,6 +402,8 @@ def _readiness(database: Step, bus: Bus | None) -> Step:
             raise NotReady(f"database unavailable: {type(exc).__name__}") from exc
         if bus is not None and not bus.connected:
             raise NotReady("bus unavailable: wake-ups between processes are not flowing")
+        if worker_up is not None and not worker_up():
+            raise NotReady("the job worker is not running (it is being started again)")
 
     return ready
 
@@ -428,18 +431,22 @@ class JobQueue:
     close: Step
     start_worker: Step
     stop_worker: Step
+    worker_up: Callable[[], bool]
 
 
 def _job_queue(settings: Settings, pool: LocalPanelPool, database: Database | None) -> JobQueue:
     """Panels as procrastinate jobs (PostgreSQL): this process defers them, and runs them if it is a worker."""
     from ask_panel.infrastructure.jobs.procrastinate_queue import (
-        QUEUE,
         ProcrastinateExecutor,
         QueueReadings,
         WorkerUpkeep,
         build_app,
+        new_worker,
+        quiet_aborted_jobs,
         quiet_taken_over_jobs,
+        worker_registered,
     )
+    from ask_panel.infrastructure.jobs.worker_supervisor import SupervisedWorker
 
     if database is None or not database.is_postgres:
         raise ValueError("the procrastinate executor needs a PostgreSQL database")
@@ -450,7 +457,16 @@ def _job_queue(settings: Settings, pool: LocalPanelPool, database: Database | No
         stalled_after_s=settings.worker_stalled_after_s,
         interval_s=max(1.0, settings.worker_heartbeat_s),
     )
-    worker: list[asyncio.Task[None]] = []
+    worker = SupervisedWorker(
+        lambda: new_worker(
+            jobs,
+            concurrency=settings.worker_concurrency,
+            heartbeat_s=settings.worker_heartbeat_s,
+            stalled_after_s=settings.worker_stalled_after_s,
+        ),
+        lambda worker_id: worker_registered(jobs, worker_id),
+        check_s=settings.worker_heartbeat_s,
+    )
     queue = QueueReadings(jobs, stalled_after_s=settings.worker_stalled_after_s)
     untrack_queue = metrics.track(queue, QueueReadings.readings, QueueReadings.refresh)
 
@@ -463,26 +479,12 @@ def _job_queue(settings: Settings, pool: LocalPanelPool, database: Database | No
 
     async def start_worker() -> None:
         quiet_taken_over_jobs(asyncio.get_running_loop())
-        worker.append(
-            asyncio.create_task(
-                jobs.run_worker_async(
-                    queues=[QUEUE],
-                    concurrency=settings.worker_concurrency,
-                    install_signal_handlers=False,
-                    update_heartbeat_interval=settings.worker_heartbeat_s,
-                    stalled_worker_timeout=settings.worker_stalled_after_s,
-                    shutdown_graceful_timeout=1.0,
-                    delete_jobs="successful",
-                ),
-                name="procrastinate-worker",
-            )
-        )
+        quiet_aborted_jobs()
+        worker.start()
         upkeep.start()
 
     async def stop_worker() -> None:
         await upkeep.close()
-        for task in worker:
-            task.cancel()
-        await asyncio.gather(*worker, return_exceptions=True)
+        await worker.stop()
 
-    return JobQueue(ProcrastinateExecutor(jobs), open_queue, close_queue, start_worker, stop_worker)
+    return JobQueue(ProcrastinateExecutor(jobs), open_queue, close_queue, start_worker, stop_worker, lambda: worker.up)

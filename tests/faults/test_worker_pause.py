@@ -2,6 +2,8 @@
 
 Its panels are resumed by another worker; when it continues, its stale runs stop at the attempt
 fence, and it says so in a few plain lines: no "Task exception was never retrieved", no traceback.
+It keeps taking jobs afterwards: the other worker, starting while it was paused, pruned its
+registration, so it registers again; with the other worker gone, it runs the next panel.
 """
 
 from __future__ import annotations
@@ -49,8 +51,13 @@ def test_a_worker_back_from_a_pause_logs_quietly_and_every_panel_completes_once(
                 paused.process.send_signal(signal.SIGCONT)
             wait_for(lambda: all(status_of(client, p) == "completed" for p in ids), what="every panel completed")
             time.sleep(3)  # the revived worker's late steps reach the fence meanwhile (nothing asserted on time)
+            assert other is not None
+            other.stop()
+            later = client.post("/api/v1/panels", json=panel_body(), headers=TENANT).json()["panel_id"]
+            assert client.post(f"/api/v1/panels/{later}/execute", headers=TENANT).status_code == 202
+            wait_for(lambda: status_of(client, later) == "completed", what="the revived worker runs a new panel")
             streams = []
-            for panel_id in ids:
+            for panel_id in [*ids, later]:
                 with client.stream("GET", f"/api/v1/panels/{panel_id}/stream", headers=TENANT) as response:
                     streams.append(parse_sse(list(response.iter_lines())))
     finally:
@@ -58,6 +65,7 @@ def test_a_worker_back_from_a_pause_logs_quietly_and_every_panel_completes_once(
         if other is not None:
             other.stop()
     revived = paused.output()
+    assert f"panel_id={later}" in revived, "the revived worker ran the new panel"
     assert "never retrieved" not in revived, revived
     assert "Traceback" not in revived, revived
     for events in streams:

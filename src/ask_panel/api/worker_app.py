@@ -12,12 +12,12 @@ from starlette.routing import Route
 
 from ask_panel.api.errors import problem
 from ask_panel.api.security_headers import SecurityHeadersMiddleware
-from ask_panel.bootstrap import Container
+from ask_panel.bootstrap import Container, NotReady
 from ask_panel.observability import metrics
 
 
 def create_worker_app(container: Container) -> Starlette:
-    """GET /metrics (behind ASK_PANEL_METRICS_TOKEN when set), /healthz, /readyz (503 while draining)."""
+    """GET /metrics (behind ASK_PANEL_METRICS_TOKEN when set), /healthz, /readyz (503 while draining or not ready)."""
 
     async def scrape(request: Request) -> Response:
         expected = container.settings.metrics_token
@@ -35,6 +35,8 @@ def create_worker_app(container: Container) -> Starlette:
             return problem(503, "draining", "Draining", "This worker is shutting down.")
         try:
             await container.ready()
+        except NotReady as exc:
+            return problem(503, "not-ready", "Not ready", str(exc))
         except Exception as exc:
             return problem(503, "not-ready", "Not ready", f"database unavailable: {type(exc).__name__}")
         return JSONResponse({"status": "ok"})

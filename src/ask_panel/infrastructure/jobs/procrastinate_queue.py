@@ -9,7 +9,10 @@ fences out the old one if it was only slow). Panels left queued or in progress w
 A worker paused (SIGSTOP, a long GC or VM pause) past `stalled_after_s` comes back to jobs that were
 retried meanwhile: its runs stop at the attempt fence or finish the panel, and procrastinate then
 fails to record the end of a job another worker (or its own second fetch) already ended, in a task
-nobody awaits. `quiet_taken_over_jobs` turns that into one plain line instead of a traceback.
+nobody awaits. `quiet_taken_over_jobs` turns that into one plain line instead of a traceback. A worker
+paused that long may also have been unregistered by another worker starting up: `SupervisedWorker`
+(worker_supervisor.py) registers it anew, and the runs it then stops (its jobs are others' by then)
+end in one line each, not in a CancelledError traceback (`quiet_aborted_jobs`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import procrastinate
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate.connector import BaseConnector
 from procrastinate.types import JSONDict
+from procrastinate.worker import Worker
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -112,6 +116,47 @@ def quiet_taken_over_jobs(loop: asyncio.AbstractEventLoop) -> None:
             loop.default_exception_handler(context)
 
     loop.set_exception_handler(handle)
+
+
+def new_worker(app: procrastinate.App, *, concurrency: int, heartbeat_s: float, stalled_after_s: float) -> Worker:
+    """A procrastinate worker on the panels queue (signals are the process's; stopping takes 1 s at most)."""
+    return Worker(
+        app=app,
+        queues=[QUEUE],
+        concurrency=concurrency,
+        install_signal_handlers=False,
+        update_heartbeat_interval=heartbeat_s,
+        stalled_worker_timeout=stalled_after_s,
+        shutdown_graceful_timeout=1.0,
+        delete_jobs="successful",
+    )
+
+
+async def worker_registered(app: procrastinate.App, worker_id: int) -> bool:
+    """Whether this worker's row is still in `procrastinate_workers` (another worker prunes stalled ones)."""
+    row = await app.connector.execute_query_one_async(
+        "SELECT EXISTS (SELECT 1 FROM procrastinate_workers WHERE id = %(worker_id)s) AS present",
+        worker_id=worker_id,
+    )
+    return bool(row["present"])
+
+
+class _AbortedWithoutTraceback(logging.Filter):
+    """A job procrastinate cancels when its worker stops ends as "Aborted": the line says so, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_ABORTED_WITHOUT_TRACEBACK = _AbortedWithoutTraceback()
+
+
+def quiet_aborted_jobs() -> None:
+    """Install the filter on procrastinate's job-outcome logger (once; idempotent)."""
+    logging.getLogger("procrastinate.worker").addFilter(_ABORTED_WITHOUT_TRACEBACK)
 
 
 class WorkerUpkeep:
