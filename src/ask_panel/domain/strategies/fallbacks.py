@@ -157,17 +157,20 @@ def undecided_verdict(arguments: int) -> DecisionFallback:
 
 
 def tallied_synthesis(
-    panel: Panel, stances: Mapping[str, Stance | None], adopted: str | None = None
+    panel: Panel, stances: Mapping[str, Stance | None], adopted: str | None = None, *, by: str = "moderator"
 ) -> DecisionFallback:
-    """The `synthesis` step: the experts' final positions tallied, with estimates and the moderator's prose.
+    """The `synthesis` step: the experts' final positions tallied, with estimates and the prose of `by`
+    (the moderator or the facilitator).
 
     `adopted` is the option the panel adopts (`outcome.Outcome`): the recommendation names it, so a
     fallback never recommends another option than the one the dissent is measured against.
     """
-    return lambda words: _tallied(panel, stances, words, adopted)
+    return lambda words: _tallied(panel, stances, words, adopted, by)
 
 
-def _tallied(panel: Panel, stances: Mapping[str, Stance | None], words: str, adopted: str | None) -> FallenBack:
+def _tallied(
+    panel: Panel, stances: Mapping[str, Stance | None], words: str, adopted: str | None, by: str
+) -> FallenBack:
     positions = _tally(stances)
     members = len(panel.members)
     agreement: list[str] = []
@@ -190,17 +193,17 @@ def _tallied(panel: Panel, stances: Mapping[str, Stance | None], words: str, ado
                 + " and ".join(f"'{p}'" for p in top)
                 + (f" were each the final position of {count} of {members} experts.")
             )
-        rationale = "The moderator's synthesis could not be read; this outcome tallies the experts' final positions: "
+        rationale = f"The {by}'s synthesis could not be read; this outcome tallies the experts' final positions: "
         rationale += ", ".join(f"'{p}': {n}" for p, n in ranked) + "."
     else:
         recommendation = "No recommendation could be read: the experts' own words are in the discussion."
-        rationale = "Neither the moderator's synthesis nor any expert's stance could be read. " + _last_words(panel)
+        rationale = f"Neither the {by}'s synthesis nor any expert's stance could be read. " + _last_words(panel)
     estimates = [s.estimate for s in stances.values() if s is not None and s.estimate is not None]
     spread = Distribution.of(estimates)
     if spread is not None:
         rationale += f" Median estimate {spread.median:g} (interquartile range {spread.q1:g}-{spread.q3:g})."
     if words and "{" not in words:
-        rationale += f" The moderator wrote: {clip(words, 1200)}"
+        rationale += f" The {by} wrote: {clip(words, 1200)}"
     return FallenBack(
         {"recommendation": recommendation, "rationale": rationale, "agreement_points": agreement, "dissent": []},
         "the experts' final positions were tallied instead",

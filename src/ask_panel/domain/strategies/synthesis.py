@@ -120,7 +120,7 @@ async def synthesize(
         ],
         schema=synthesis_schema(),
         parse=parse_synthesis,
-        fallback=tallied_synthesis(panel, latest_stances(panel), outcome.adopted),
+        fallback=tallied_synthesis(panel, latest_stances(panel), outcome.adopted, by=speaker.agent_id),
     )
     return Recommendation(
         recommendation=decision["recommendation"],
