@@ -363,53 +363,76 @@ AGENT_EXAMPLE: dict[str, JsonValue] = {
 }
 
 
-class ReplaceAgentRequest(BaseModel):
-    """A tenant expert's whole definition (PUT): fields left out take their defaults."""
+# The fields of an expert that a tenant defines, declared once: PUT's body is all of them, POST's adds the
+# id, PATCH's has each of them optional (the domain's `Expert` holds the same fields, plus its id and
+# whether it is built in).
+EXPERT_FIELDS: dict[str, tuple[Any, Any]] = {
+    "name": (Name, ...),
+    "role": (Role, ...),
+    "expertise": (Expertise, Field(default_factory=list)),
+    "instructions": (Instructions, ...),
+    "model": (ModelName, None),
+    "provider": (ProviderName, None),
+    "output_mode": (OutputMode | None, Field(default=None, description=OUTPUT_MODE_HELP)),
+}
 
+
+class _ExpertDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [AGENT_EXAMPLE]})
 
-    name: Name
-    role: Role
-    expertise: Expertise = Field(default_factory=list)
-    instructions: Instructions
-    model: ModelName = None
-    provider: ProviderName = None
-    output_mode: OutputMode | None = Field(default=None, description=OUTPUT_MODE_HELP)
-
-    def to_expert(self, agent_id: str) -> Expert:
+    def to_expert(self, agent_id: str | None = None) -> Expert:
         """The tenant's expert this request describes (validated and normalised by the service)."""
-        return Expert(agent_id=agent_id, **{**self.model_dump(), "expertise": tuple(self.expertise)})
+        values = self.model_dump()
+        if agent_id is not None:
+            values["agent_id"] = agent_id
+        return Expert(**{**values, "expertise": tuple(values["expertise"])})
 
 
-class CreateAgentRequest(ReplaceAgentRequest):
-    """A new tenant expert: its id and its definition."""
-
+class _NewExpert(_ExpertDefinition):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"agent_id": "acme_sterilization", **AGENT_EXAMPLE}]}
     )
 
-    agent_id: str = Field(min_length=2, max_length=64)
 
-    def to_expert(self, agent_id: str | None = None) -> Expert:
-        return Expert(**{**self.model_dump(), "expertise": tuple(self.expertise)})
-
-
-class UpdateAgentRequest(BaseModel):
-    """Some fields of a tenant expert (PATCH); `null` clears `model`, `provider` or `output_mode`."""
-
+class _ExpertChanges(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"model": "gpt-4o-mini"}]})
-
-    name: Name | None = None
-    role: Role | None = None
-    expertise: Expertise | None = None
-    instructions: Instructions | None = None
-    model: ModelName = None
-    provider: ProviderName = None
-    output_mode: OutputMode | None = Field(default=None, description=OUTPUT_MODE_HELP)
 
     def changes(self) -> dict[str, Any]:
         """The fields the request names (a field given as null is a change too)."""
         return self.model_dump(exclude_unset=True)
+
+
+def _optional(annotation: Any, field: Any) -> tuple[Any, Any]:
+    """A field of PATCH's body: the same type and description, or null, and left out by default."""
+    description = getattr(field, "description", None)
+    return annotation | None, Field(default=None, description=description)
+
+
+# At type-checking time each is its base; at run time the model made from EXPERT_FIELDS.
+if TYPE_CHECKING:
+    ReplaceAgentRequest: TypeAlias = _ExpertDefinition
+    CreateAgentRequest: TypeAlias = _NewExpert
+    UpdateAgentRequest: TypeAlias = _ExpertChanges
+else:
+    ReplaceAgentRequest = create_model(
+        "ReplaceAgentRequest",
+        __base__=_ExpertDefinition,
+        __doc__="A tenant expert's whole definition (PUT): fields left out take their defaults.",
+        **EXPERT_FIELDS,
+    )
+    CreateAgentRequest = create_model(
+        "CreateAgentRequest",
+        __base__=_NewExpert,
+        __doc__="A new tenant expert: its id and its definition.",
+        **EXPERT_FIELDS,
+        agent_id=(str, Field(min_length=2, max_length=64)),
+    )
+    UpdateAgentRequest = create_model(
+        "UpdateAgentRequest",
+        __base__=_ExpertChanges,
+        __doc__="Some fields of a tenant expert (PATCH); `null` clears `model`, `provider` or `output_mode`.",
+        **{name: _optional(*declared) for name, declared in EXPERT_FIELDS.items()},
+    )
 
 
 class AgentListResponse(ResponseBody):

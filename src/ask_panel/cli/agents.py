@@ -17,9 +17,12 @@ from ask_panel.client.protocol import to_json
 
 app = typer.Typer(help="The expert registry: built-in experts and the tenant's own.", no_args_is_help=True)
 AgentIdArgument = Annotated[str, typer.Argument(help="the expert's id")]
-NameOption = Annotated[str | None, typer.Option(help="the expert's name, e.g. 'Dr. Ada Park'")]
-RoleOption = Annotated[str | None, typer.Option(help="the expert's role, e.g. 'Sterilization scientist'")]
-InstructionsOption = Annotated[str | None, typer.Option(help="how the expert thinks and what it judges")]
+NAME_HELP = "the expert's name, e.g. 'Dr. Ada Park'"
+ROLE_HELP = "the expert's role, e.g. 'Sterilization scientist'"
+INSTRUCTIONS_HELP = "how the expert thinks and what it judges"
+NameOption = Annotated[str | None, typer.Option(help=NAME_HELP)]
+RoleOption = Annotated[str | None, typer.Option(help=ROLE_HELP)]
+InstructionsOption = Annotated[str | None, typer.Option(help=INSTRUCTIONS_HELP)]
 ExpertiseOption = Annotated[str | None, typer.Option(help="comma-separated expertise terms")]
 ModelOption = Annotated[str | None, typer.Option(help="the model for this expert's turns")]
 ProviderOption = Annotated[str | None, typer.Option(help="simulated, openai or anthropic")]
@@ -103,9 +106,9 @@ def show(
 def create(
     ctx: typer.Context,
     agent_id: AgentIdArgument,
-    name: Annotated[str, typer.Option(help="the expert's name, e.g. 'Dr. Ada Park'")],
-    role: Annotated[str, typer.Option(help="the expert's role, e.g. 'Sterilization scientist'")],
-    instructions: Annotated[str, typer.Option(help="how the expert thinks and what it judges")],
+    name: Annotated[str, typer.Option(help=NAME_HELP)],
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
+    instructions: Annotated[str, typer.Option(help=INSTRUCTIONS_HELP)],
     expertise: ExpertiseOption = None,
     model: ModelOption = None,
     provider: ProviderOption = None,
