@@ -71,3 +71,15 @@ def test_a_consensus_line_that_wraps_stays_indented_and_no_line_runs_past_the_te
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
     assert len(lines) >= 2, "at 80 columns the line wraps"
     assert all(line.startswith("  ") and len(line) <= 80 for line in lines), lines
+
+
+def test_a_long_dissent_wraps_under_its_own_text() -> None:
+    dissent = "Dr. Maya Chen prefers 'Launch the US first' " + "because the notified body queue is long " * 4
+    outcome = Recommendation("Go.", "Most agree.", (), (dissent.strip(),), degraded=False, decided_by="moderator")
+    out = io.StringIO()
+    LiveView(Console(file=out, width=60, color_system=None, force_terminal=False)).show(completed(outcome))
+    lines = out.getvalue().splitlines()
+    first = next(i for i, line in enumerate(lines) if "• Dr. Maya Chen" in line)
+    continued = [line for line in lines[first + 1 :] if "notified" in line or "queue" in line]
+    assert lines[first].startswith("│   • Dr. Maya Chen")
+    assert continued and all(line.startswith("│     ") for line in continued), lines

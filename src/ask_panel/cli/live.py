@@ -4,6 +4,7 @@ consensus after each round, then the recommendation with its dissent (and the st
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Self, TextIO
 
@@ -13,6 +14,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
+from rich.table import Table
 from rich.text import Text
 
 from ask_panel.client import Event, EventType
@@ -23,6 +25,16 @@ DRAFT_CHARS = 600  # the tail of a turn in progress that the live area shows
 def bar(level: float, width: int = 20) -> str:
     filled = round(max(0.0, min(1.0, level)) * width)
     return "█" * filled + "░" * (width - filled)
+
+
+def bullets(items: Iterable[str]) -> Table:
+    """A bulleted list whose wrapped lines stay under their text (a hanging indent)."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for item in items:
+        grid.add_row("  •", Text(item))
+    return grid
 
 
 class LiveView:
@@ -132,11 +144,15 @@ class LiveView:
 
     def _on_panel_complete(self, data: dict[str, Any]) -> None:
         rec = data["recommendation"]
-        lines = [f"[bold]{escape(rec['recommendation'])}[/]", "", escape(rec["rationale"])]
+        parts: list[RenderableType] = [
+            Text(rec["recommendation"], style="bold"),
+            Text(""),
+            Text(rec["rationale"]),
+        ]
         if rec.get("agreement_points"):
-            lines += ["", "[green]Agreement[/]", *(f"  • {escape(p)}" for p in rec["agreement_points"])]
+            parts += [Text(""), Text("Agreement", style="green"), bullets(rec["agreement_points"])]
         if rec.get("dissent"):
-            lines += ["", "[yellow]Dissent[/]", *(f"  • {escape(d)}" for d in rec["dissent"])]
+            parts += [Text(""), Text("Dissent", style="yellow"), bullets(rec["dissent"])]
         usage = data.get("usage") or {}
         footer = (
             f"consensus {data['consensus']:.2f} · confidence {data['confidence']:.2f}"
@@ -147,13 +163,13 @@ class LiveView:
             footer += " · [yellow]degraded[/]"
         fallbacks = rec.get("fallbacks") or []
         if fallbacks:
-            lines += [
-                "",
-                "[yellow]Degraded: these steps fell back[/]",
-                *(f"  • {escape(f['step'])}: {escape(f['reason'])}" for f in fallbacks),
+            parts += [
+                Text(""),
+                Text("Degraded: these steps fell back", style="yellow"),
+                bullets(f"{f['step']}: {f['reason']}" for f in fallbacks),
             ]
-        lines += ["", f"[dim]{footer}[/]"]
-        self.console.print(Panel("\n".join(lines), title="Recommendation", title_align="left", border_style="green"))
+        parts += [Text(""), Text.from_markup(f"[dim]{footer}[/]")]
+        self.console.print(Panel(Group(*parts), title="Recommendation", title_align="left", border_style="green"))
 
     def _on_panel_cancelled(self, data: dict[str, Any]) -> None:
         self.console.print(Panel("The panel was cancelled.", border_style="yellow"))
