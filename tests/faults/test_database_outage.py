@@ -42,6 +42,14 @@ def test_a_database_outage_is_a_503_with_retry_after_logged_once(
             lambda: client.get("/api/v1/panels", headers=TENANT).status_code == 200,
             what="the service answers again once PostgreSQL is back",
         )
+        wait_for(  # the episode ends once the database has answered for a quiet period (5 s)
+            lambda: (
+                client.get("/api/v1/panels", headers=TENANT).status_code == 200
+                and "the database is available again" in api.output()
+            ),
+            what="the recovery is logged",
+            interval_s=0.5,
+        )
         log = api.output()
     for answer in answers:
         assert answer.status_code == 503, answer.text

@@ -8,6 +8,7 @@ connection pool far too small for the load, every panel still completes.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from typing import Any
 
@@ -121,7 +122,9 @@ async def test_a_transient_database_error_in_a_step_runs_the_step_again_instead_
 
 
 @pytest.mark.timeout(300)
-async def test_with_one_connection_for_many_panels_every_panel_completes_and_none_fails(pg_url: str) -> None:
+async def test_with_one_connection_for_many_panels_every_panel_completes_and_none_fails(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = make_settings(
         pg_url,
         db_pool_size=1,
@@ -133,6 +136,7 @@ async def test_with_one_connection_for_many_panels_every_panel_completes_and_non
         worker_stalled_after_s=3,
     )
     container = bootstrap(settings)
+    caplog.set_level(logging.INFO, logger="ask_panel.infrastructure.db.engine")
     await container.start()
     try:
         panel_ids = []
@@ -157,6 +161,12 @@ async def test_with_one_connection_for_many_panels_every_panel_completes_and_non
     assert container.pool.retries > 0, "the pool was exhausted (else this test proves nothing)"
     assert Counter(p.status.value for p in panels) == {"completed": len(panel_ids)}, [p.error for p in panels]
     assert all(once_per_turn(p) for p in panels)
+    # The exhausted pool is one outage (or two, if it had a quiet moment), not a warning per request.
+    database_lines = [r.getMessage() for r in caplog.records if r.name == "ask_panel.infrastructure.db.engine"]
+    began = [line for line in database_lines if line.startswith("the database is unavailable")]
+    ended = [line for line in database_lines if line.startswith("the database is available again")]
+    assert 1 <= len(began) <= 2, database_lines
+    assert len(ended) <= len(began), database_lines
 
 
 async def retry_busy(call: Any) -> Any:
