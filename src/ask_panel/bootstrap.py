@@ -36,6 +36,7 @@ from ask_panel.application.streams import StreamService
 from ask_panel.application.tickets import TicketService
 from ask_panel.application.usage import UsageService
 from ask_panel.config import MEMORY_DATABASE_URL, Settings
+from ask_panel.domain.duration import HOSTED_PACE, ModelPace
 from ask_panel.domain.ids import TenantId
 from ask_panel.domain.usage import TenantBudget
 from ask_panel.infrastructure.auth import JwtVerifier
@@ -47,7 +48,7 @@ from ask_panel.infrastructure.db.engine import Database
 from ask_panel.infrastructure.llm.metered import MeteredProvider
 from ask_panel.infrastructure.llm.prices import CatalogPrices
 from ask_panel.infrastructure.llm.registry import Providers
-from ask_panel.infrastructure.llm.simulated import SimulatedProvider
+from ask_panel.infrastructure.llm.simulated import SimulatedProvider, simulated_pace
 from ask_panel.infrastructure.memory.repositories import MemoryRecoveryScanner
 from ask_panel.infrastructure.memory.store import MemoryStore
 from ask_panel.infrastructure.memory.uow import MemoryUnitOfWorkFactory
@@ -63,6 +64,13 @@ Step = Callable[[], Awaitable[None]]
 
 async def _nothing() -> None:
     return None
+
+
+def model_pace(settings: Settings) -> ModelPace:
+    """The pace of the configured default provider, which `estimated_duration` is calibrated against."""
+    if settings.llm_provider == "simulated":
+        return simulated_pace(settings.simulated_token_delay_ms)
+    return HOSTED_PACE
 
 
 def build_prices(settings: Settings) -> Prices:
@@ -278,7 +286,13 @@ def bootstrap(
     return Container(
         settings=settings,
         panels=TracedPanelService(
-            uow, executor, publisher, max_query_chars=settings.max_query_chars, estimator=estimator, usage=usage
+            uow,
+            executor,
+            publisher,
+            max_query_chars=settings.max_query_chars,
+            estimator=estimator,
+            usage=usage,
+            pace=model_pace(settings),
         ),
         agents=AgentService(uow, known_providers=providers.names, max_per_tenant=settings.max_agents_per_tenant),
         streams=StreamService(uow, hub),

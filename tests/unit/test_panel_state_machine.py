@@ -8,10 +8,11 @@ import pytest
 
 from ask_panel.domain.checkpoint import StepKey
 from ask_panel.domain.configuration import PanelConfiguration
+from ask_panel.domain.duration import estimate_duration
 from ask_panel.domain.errors import IllegalTransition, InvalidInput
 from ask_panel.domain.events import EventType, PanelFailed
 from ask_panel.domain.ids import PanelId, TenantId
-from ask_panel.domain.panel import Panel, estimate_duration, utcnow
+from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.domain.values import Member, Message, Recommendation
 

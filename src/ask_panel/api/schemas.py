@@ -229,7 +229,9 @@ class PanelResponse(ResponseBody):
         "its last checkpoint before going past its `max_tokens` or `max_cost_usd`)",
     )
     total_messages: int
-    estimated_duration: int = Field(description="Seconds, estimated from type, rounds and members")
+    estimated_duration: int = Field(
+        description="Seconds, estimated from the type, rounds and members at the pace of the configured model"
+    )
     estimated_tokens: int = Field(
         default=0,
         description="Tokens the panel is expected to use (input and output), estimated from type, rounds and members",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ask_panel.application.estimates import CostEstimator
 from ask_panel.application.ports import AgentRepository, EventPublisher, PanelExecutor, PanelPage, UnitOfWorkFactory
 from ask_panel.domain.configuration import PanelConfiguration
+from ask_panel.domain.duration import HOSTED_PACE, ModelPace
 from ask_panel.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -64,6 +65,7 @@ class PanelService:
         max_query_chars: int,
         estimator: CostEstimator | None = None,
         usage: UsageService | None = None,
+        pace: ModelPace = HOSTED_PACE,
     ) -> None:
         """`estimator` estimates each new panel's usage and cost; `usage` holds tenants to their budgets."""
         self._uow = uow_factory
@@ -72,6 +74,8 @@ class PanelService:
         self._max_query_chars = max_query_chars
         self._estimator = estimator
         self._usage = usage
+        self._pace = pace
+        """The pace of the configured model, for `estimated_duration`."""
 
     async def create(self, tenant: TenantId, command: CreatePanel) -> Created:
         storable(command.query, "query")
@@ -108,6 +112,7 @@ class PanelService:
                 members=[Member(e.agent_id, e.name, e.role) for e in experts],
                 selection=selection,
                 experts=experts,
+                pace=self._pace,
             )
             if self._estimator is not None:
                 panel.estimated_usage = self._estimator.estimate(panel_type, configuration, experts)

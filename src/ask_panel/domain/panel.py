@@ -12,6 +12,7 @@ from typing import Any
 
 from ask_panel.domain.checkpoint import Checkpoint, StepKey
 from ask_panel.domain.configuration import PanelConfiguration
+from ask_panel.domain.duration import HOSTED_PACE, ModelPace, estimate_duration
 from ask_panel.domain.errors import IllegalTransition
 from ask_panel.domain.events import (
     ConsensusUpdate,
@@ -30,8 +31,6 @@ from ask_panel.domain.ids import PanelId, TenantId
 from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.domain.values import Consensus, Member, Message, Recommendation, Round, Usage
 
-SECONDS_PER_TURN = 6
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -47,11 +46,6 @@ def expected_turns(panel_type: PanelType, config: PanelConfiguration, members: i
         PanelType.ADVERSARIAL: max(2, rounds) * members + 1,  # openings and at least one rebuttal round
         PanelType.DELPHI: rounds * (members + 1),
     }[panel_type]
-
-
-def estimate_duration(panel_type: PanelType, config: PanelConfiguration, members: int) -> int:
-    """Seconds a panel is expected to take: expected turns times a typical turn, plus the synthesis."""
-    return (expected_turns(panel_type, config, members) + 2) * SECONDS_PER_TURN
 
 
 @dataclass(slots=True)
@@ -98,6 +92,7 @@ class Panel:
         members: list[Member],
         selection: str = "requested",
         experts: list[Expert] | None = None,
+        pace: ModelPace = HOSTED_PACE,
     ) -> Panel:
         return cls(
             panel_id=PanelId.generate(),
@@ -106,7 +101,7 @@ class Panel:
             panel_type=panel_type,
             configuration=configuration,
             members=members,
-            estimated_duration=estimate_duration(panel_type, configuration, len(members)),
+            estimated_duration=estimate_duration(panel_type, configuration, len(members), pace),
             selection=selection,
             experts=list(experts or []),
         )

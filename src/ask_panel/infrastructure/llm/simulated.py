@@ -21,6 +21,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 
 from ask_panel.application.sampling import panel_seed
+from ask_panel.domain.duration import ModelPace
 from ask_panel.domain.errors import ProviderError
 from ask_panel.domain.llm import ChatMessage, JsonSchema, OutputMode, StreamEnd, StreamPart, TextDelta, TokenUsage
 from ask_panel.infrastructure.llm.simulated_context import context_of
@@ -31,6 +32,26 @@ MODEL = "simulated"
 _JSON_TOKEN = re.compile(r".{1,12}", re.S)
 _WORD_TOKEN = re.compile(r"\S+\s*")
 _QUESTION_TARGET = re.compile(r"question to ([^(\n]+?) \(")
+
+
+PROSE_WORDS = 70
+"""Words in an expert's turn, on average (each word is one token of `token_delay_ms`)."""
+QUESTION_WORDS = 18
+"""Words in a moderator's probing question."""
+JSON_TOKENS = 16
+"""12-character pieces in a stance or a moderator's decision, on average."""
+BOOKKEEPING_S = 0.02
+"""Per call, what the service adds around the model: prompts, parsing, the checkpoint's commit."""
+
+
+def simulated_pace(token_delay_ms: float) -> ModelPace:
+    """The pace of a SimulatedProvider at this delay, for `estimated_duration`.
+
+    The averages above are measured over panels of every type (`bench/duration_calibration.py`
+    checks the estimate against real durations).
+    """
+    delay = token_delay_ms / 1000
+    return ModelPace(PROSE_WORDS * delay, QUESTION_WORDS * delay, JSON_TOKENS * delay, BOOKKEEPING_S)
 
 
 def approx_tokens(text: str) -> int:

@@ -169,7 +169,7 @@ def expert_turn(ctx: Context, rng: random.Random, seed: str) -> str:
     view = view_of(ctx, options, seed)
     if ctx.asked is not None:
         first = w.say(CLAIMS, option=view.position) if view.previous is None else _change_or_hold(w, view)
-        return tidy([w.say(ANSWERS), first, w.fact(), w.say(CONDITIONS)])
+        return tidy([_answer(w, ctx.asked), first, w.fact(), w.say(CONDITIONS)])
     if view.previous is None:
         sentences = [w.say(CLAIMS, option=view.position)]
         if view.agree_with is None and view.disagree_with is None:
@@ -179,6 +179,19 @@ def expert_turn(ctx: Context, rng: random.Random, seed: str) -> str:
     sentences += _responses(w, view)
     sentences += [w.fact(), w.say(CONDITIONS)]
     return tidy(sentences)
+
+
+def _answer(w: Writer, asked: str) -> str:
+    """The direct answer to the moderator's question: evidence, an assumption or the sceptic's point."""
+    low = asked.lower()
+    for keys, template in (
+        (("assumption",), ANSWERS[1]),
+        (("sceptic", "skeptic", "attack"), ANSWERS[2]),
+        (("evidence", "need to see"), ANSWERS[0]),
+    ):
+        if any(k in low for k in keys):
+            return template.format(**w.slots)
+    return w.say(ANSWERS)
 
 
 def _change_or_hold(w: Writer, view: View) -> str:
