@@ -65,9 +65,8 @@ class PanelBudget:
                 )
         if self.max_cost_usd is not None:
             more_cost = per_call.cost_usd / calls * next_calls
-            if (
-                used.cost_usd > 0 and used.cost_usd >= self.max_cost_usd
-            ) or used.cost_usd + more_cost > self.max_cost_usd:
+            spent_all = used.cost_usd > 0 and used.cost_usd >= self.max_cost_usd
+            if spent_all or round(used.cost_usd + more_cost, 8) > self.max_cost_usd:
                 raise BudgetExceeded(
                     f"The panel stopped before going past its cost budget: it has used {used.cost_usd:.4f} USD of "
                     f"its max_cost_usd {self.max_cost_usd:.4f}, and its next steps would cost about {more_cost:.4f} "
