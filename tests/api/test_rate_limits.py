@@ -7,9 +7,12 @@ from typing import Any
 
 import httpx2
 import pytest
+from limits.aio.storage import MemoryStorage
 
 from ask_panel.config import MEMORY_DATABASE_URL, Settings
+from ask_panel.domain.ids import TenantId
 from ask_panel.infrastructure.auth import mint_jwt
+from ask_panel.infrastructure.ratelimit import RateLimits, caller_of
 from ask_panel.observability import metrics
 from tests.conftest import JWT_SECRET, TENANT_A, TENANT_B, headers_for, make_settings, new_tenant, serving
 from tests.redis_server import redis_or_skip
@@ -139,3 +142,23 @@ async def test_while_the_limit_store_is_down_requests_are_served(caplog: pytest.
     assert answers == [200, 200, 200]
     warnings = [r for r in caplog.records if "rate-limit store" in r.getMessage()]
     assert len(warnings) == 1
+
+
+class DownStorage(MemoryStorage):
+    """A store whose every write fails, as a Redis that cannot be reached; it counts the attempts."""
+
+    attempts = 0
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        DownStorage.attempts += 1
+        raise ConnectionError("the store is down")
+
+
+async def test_a_store_that_failed_is_not_asked_again_for_a_while() -> None:
+    """During an outage one request per period pays for the store's timeout, not every request."""
+    limits = RateLimits(DownStorage(), lambda _tenant, _kind: "1/minute")
+    tenant = TenantId.from_string(TENANT_A)
+    DownStorage.attempts = 0
+    for _ in range(5):
+        await limits.hit("request", tenant, caller_of("token"))  # served: no limit while the store is down
+    assert DownStorage.attempts == 1

@@ -6,7 +6,8 @@ Each hit counts against two keys, the tenant's and the bearer token's (by its SH
 token itself; both are counted whichever refuses), with the tenant's limit (`limit_for`:
 `Settings.limit_for` in bootstrap); either one over its limit refuses the request with `RateLimited`
 (a 429 with `Retry-After`). While Redis cannot be reached the limits are not enforced (logged once
-per outage): a limiter outage never takes the API down with it.
+per outage; after a failure the store is asked again after 5 s, so a stalled Redis slows one
+request per 5 s, not every one): a limiter outage never takes the API down with it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ WHAT: dict[LimitKind, str] = {
     "stream_open": "streams opened",
 }
 REDIS_TIMEOUT_S = 1.0  # a stalled Redis delays a request by at most this, then the limit is skipped
+RETRY_STORE_AFTER_S = 5.0  # after a failure the store is left alone this long: one slow request per period, not all
 KEY_PREFIX = "ask_panel_limits"
 
 
@@ -73,6 +75,7 @@ class RateLimits:
         self._limit_for = limit_for
         self._items: dict[tuple[str, LimitKind], list[RateLimitItem]] = {}
         self._outage = Outage("the rate-limit store (Redis)", log)
+        self._skip_until = 0.0  # monotonic time before which the store, having just failed, is not asked
 
     def _items_for(self, tenant: str, kind: LimitKind) -> list[RateLimitItem]:
         found = self._items.get((tenant, kind))
@@ -87,6 +90,8 @@ class RateLimits:
         """Count one `kind` for the tenant and the caller; RateLimited when either is over its limit."""
         items = self._items_for(str(tenant), kind)
         if not items:
+            return
+        if self._skip_until and time.monotonic() < self._skip_until:
             return
         keys = [("tenant", str(tenant))] + ([("token", caller)] if caller else [])
         checks = [(scope, key, item) for scope, key in keys for item in items]
@@ -112,7 +117,9 @@ class RateLimits:
             raise
         except Exception as exc:  # the store is down: serve without limits rather than not at all
             self._outage.failed(exc, consequence="rate limits are not enforced until it is back")
+            self._skip_until = time.monotonic() + RETRY_STORE_AFTER_S
             return
+        self._skip_until = 0.0
         self._outage.succeeded()
 
     async def close(self) -> None:
