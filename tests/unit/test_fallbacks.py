@@ -131,7 +131,9 @@ async def test_an_unreadable_stance_keeps_the_turn_without_one(settings: Setting
     assert panel.consensus is not None and panel.consensus.components["stances"] == 2
 
 
-async def test_a_delphi_answer_without_its_estimate_is_not_counted(settings: Settings) -> None:
+async def test_a_delphi_answer_without_its_estimate_keeps_its_position_but_its_estimate_is_not_counted(
+    settings: Settings,
+) -> None:
     def answer(call: Call) -> str | dict[str, Any]:
         given = default_answer(call)
         if call.title == "stance" and call.speaker == "Dr. Samuel Okafor" and isinstance(given, dict):
@@ -142,10 +144,28 @@ async def test_a_delphi_answer_without_its_estimate_is_not_counted(settings: Set
         panel, _ = await run_panel(container, "delphi", THREE, max_rounds=1)
 
     reasons = fell_back(panel)
-    assert reasons == {
-        "r1:clinical_expert": "no readable answer after a repair call ('estimate' must be a number from 0 to 100): "
+    assert list(reasons) == ["r1:clinical_expert"]
+    assert reasons["r1:clinical_expert"].endswith("the position is kept without its estimate, which is not counted")
+    okafor = next(m for m in expert_messages(panel) if m.agent_id == "clinical_expert")
+    assert okafor.stance is not None and okafor.stance.estimate is None
+    assert okafor.metadata["stance_outcome"] == "partial"
+    assert panel.rounds[0].feedback is not None
+    assert panel.rounds[0].feedback["distribution"]["n"] == 2, "two estimates counted"
+    assert sum(panel.rounds[0].feedback["positions"].values()) == 3, "three positions counted"
+
+
+async def test_a_delphi_answer_without_a_readable_position_keeps_the_turn_without_a_stance(settings: Settings) -> None:
+    def answer(call: Call) -> str | dict[str, Any]:
+        if call.title == "stance" and call.speaker == "Dr. Samuel Okafor":
+            return "I would rather not put a number on it."
+        return default_answer(call)
+
+    async with harness(settings, ScriptedProvider(answer)) as container:
+        panel, _ = await run_panel(container, "delphi", THREE, max_rounds=1)
+
+    assert fell_back(panel)["r1:clinical_expert"].endswith(
         "the turn is kept without a stance: its estimate is not counted"
-    }
+    )
     assert panel.rounds[0].feedback is not None
     assert panel.rounds[0].feedback["distribution"]["n"] == 2
 

@@ -97,3 +97,29 @@ async def test_a_provider_failure_is_not_a_format_failure_it_propagates() -> Non
 
     with pytest.raises(ProviderError):
         await ask_for_json(down, PROMPT, schema=SCHEMA, parse=options)
+
+
+def some_options(data: Mapping[str, Any]) -> list[str]:
+    """A lenient reading: any list of options, repeats dropped."""
+    value = data.get("options")
+    if not isinstance(value, list) or not value:
+        raise InvalidInput("'options' must be a list")
+    return list(dict.fromkeys(value))
+
+
+async def test_a_lenient_reading_stands_in_only_after_the_repair_call_fails() -> None:
+    model = Model('{"options": ["A", "A", "A", "A", "B"]}', '{"options": ["A", "A"]}')
+
+    answer = await ask_for_json(model, PROMPT, schema=SCHEMA, parse=options, partial=some_options)
+
+    assert len(model.asked) == 2, "the repair call is made first"
+    assert answer.value == ["A"], "the last answer is read leniently first"
+    assert answer.record() == {"outcome": "partial", "calls": 2, "error": "'options' must hold 2 to 4 distinct strings"}
+
+
+async def test_a_lenient_reading_that_accepts_nothing_leaves_the_step_failed() -> None:
+    model = Model("Price versus volume.", "Still prose.")
+
+    answer = await ask_for_json(model, PROMPT, schema=SCHEMA, parse=options, partial=some_options)
+
+    assert answer.value is None and answer.outcome == "failed"

@@ -201,6 +201,7 @@ class PanelDiscussion:
         prompt: Sequence[ChatMessage],
         schema: JsonSchema,
         parse: Callable[[Mapping[str, Any]], T],
+        partial: Callable[[Mapping[str, Any]], T] | None = None,
     ) -> tuple[StructuredAnswer[T], tuple[int, int]]:
         """A structured step: the answer read leniently, one repair call; and the tokens it used."""
         used = [0, 0]
@@ -211,19 +212,20 @@ class PanelDiscussion:
             used[1] += meta["output_tokens"]
             return text
 
-        answer = await ask_for_json(ask, prompt, schema=schema, parse=parse)
+        answer = await ask_for_json(ask, prompt, schema=schema, parse=parse, partial=partial)
         if answer.outcome != "parsed":
             title = schema.get("title", "JSON")
             log.info("%s answer of %s: %s (%s)", title, speaker.agent_id, answer.outcome, answer.error)
         return answer, (used[0], used[1])
 
     def _note(self, key: StepKey, answer: StructuredAnswer[Any], instead: str | None = None) -> None:
-        """Keep in the checkpoint how a structured step was obtained (parsed, repaired or failed).
+        """Keep in the checkpoint how a structured step was obtained (parsed, repaired, partial or failed).
 
-        A failed step also keeps its fallback's reason: why the answer was refused, and what stood in.
+        A step that fell back (partial or failed) also keeps its reason: why the answer was refused,
+        and what stood in.
         """
         fallback = None
-        if answer.outcome == "failed":
+        if answer.outcome in ("partial", "failed"):
             fallback = f"no readable answer after a repair call ({answer.error}): {instead}"
         self._checkpoint.record_answer(key, AnswerNote(answer.outcome, answer.calls, answer.error, fallback))
 
@@ -271,7 +273,7 @@ class PanelDiscussion:
         def add() -> None:
             self._panel.add_message(key, message)
             if stance_answer is not None and stance is not None:
-                self._note(key, stance_answer, stance.without)
+                self._note(key, stance_answer, stance.partly if stance_answer.outcome == "partial" else stance.without)
 
         await self.commit(add)
         return message
@@ -284,7 +286,7 @@ class PanelDiscussion:
             ChatMessage("assistant", content),
             ChatMessage("user", json_request(request.schema, "State your stance.")),
         ]
-        return await self._ask_json(speaker, ask, request.schema, request.parse)
+        return await self._ask_json(speaker, ask, request.schema, request.parse, request.partial)
 
     async def _record_failure(self, key: StepKey, speaker: Speaker, round_number: int, exc: ProviderError) -> None:
         log.warning("turn %s of panel %s failed: %s", key, self._panel.panel_id, exc.detail)

@@ -2,8 +2,9 @@
 
 `ask_for_json` returns a `StructuredAnswer` whatever happens (only a provider failure raises), so
 the caller decides what a failed step falls back to. Its `record()` is what the checkpoint keeps
-per step (`parsed` the first time, `repaired` by the second call, or `failed`), so the list of
-steps that needed a fallback can be told at the end of a panel, resumed or not.
+per step (`parsed` the first time, `repaired` by the second call, `partial` when only the caller's
+lenient reading accepted it, or `failed`), so the list of steps that needed a fallback can be told
+at the end of a panel, resumed or not.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ask_panel.application.reasoning import strip_reasoning
 from ask_panel.domain.llm import ChatMessage, JsonSchema
 
 T = TypeVar("T")
-AnswerOutcome = Literal["parsed", "repaired", "failed"]
+AnswerOutcome = Literal["parsed", "repaired", "partial", "failed"]
 Ask = Callable[[Sequence[ChatMessage]], Awaitable[str]]
 
 REPAIR_CALLS = 1
@@ -65,13 +66,16 @@ async def ask_for_json(
     schema: JsonSchema,
     parse: Callable[[Mapping[str, Any]], T],
     repairs: int = REPAIR_CALLS,
+    partial: Callable[[Mapping[str, Any]], T] | None = None,
 ) -> StructuredAnswer[T]:
     """Ask once; if the answer is unreadable, show the model its answer and the error, `repairs` times.
 
+    When every answer fails `parse`, `partial` (a lenient reading, if given) is tried on the last
+    answer, then the first: what it accepts is the value, with the outcome `partial`.
     `prompt` already asks for the JSON (see `json_request`). A ProviderError from `ask` propagates.
     """
     messages = list(prompt)
-    text = await ask(messages)
+    text = first = await ask(messages)
     words = strip_reasoning(text)
     try:
         return StructuredAnswer(read_json_answer(text, parse), "parsed", 1, answer=words)
@@ -87,4 +91,11 @@ async def ask_for_json(
             error = exc.detail
             continue
         return StructuredAnswer(value, "repaired", 1 + repair, error=error, answer=words)
+    if partial is not None:
+        for answer in (text, first):
+            try:
+                value = read_json_answer(answer, partial)
+            except UnreadableAnswer:
+                continue
+            return StructuredAnswer(value, "partial", 1 + repairs, error=error, answer=words)
     return StructuredAnswer(None, "failed", 1 + repairs, error=error, answer=words)

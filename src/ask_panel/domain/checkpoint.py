@@ -140,9 +140,10 @@ class StepKey:
 
 @dataclass(frozen=True, slots=True)
 class AnswerNote:
-    """How a structured step's JSON was obtained: `parsed` at once, `repaired` by a second call, or `failed`.
+    """How a structured step's JSON was obtained: `parsed` at once, `repaired` by a second call, `partial`
+    (only a lenient reading accepted it, such as a Delphi position without its estimate), or `failed`.
 
-    A failed step fell back: `fallback` says what stood in for its answer (the reason a panel reports).
+    A partial or failed step fell back: `fallback` says what stood in (the reason a panel reports).
     """
 
     outcome: str
@@ -200,5 +201,5 @@ class Checkpoint:
         return tuple(
             Fallback(str(key), note.fallback or f"unreadable answer ({note.error or 'no detail'})")
             for key, note in self.answers.items()
-            if note.outcome == "failed"
+            if note.outcome in ("partial", "failed")
         )

@@ -42,7 +42,7 @@ class RecordTurn(BaseModel):
     seconds_from_start: float | None
     content: str
     stance: RecordStance | None
-    stance_outcome: str | None = Field(description="parsed, repaired or failed: how the stance was read")
+    stance_outcome: str | None = Field(description="parsed, repaired, partial or failed: how the stance was read")
     model: str | None
 
 

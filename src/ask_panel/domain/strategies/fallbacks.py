@@ -10,7 +10,8 @@ here builds a step's `DecisionFallback`, which `Discussion.decide` calls with th
 |---|---|
 | `frame` (options) | the 2-4 items of a list in the moderator's own answer, else a neutral option set |
 | `frame` (Delphi) | the same options, and a neutral estimate question in percent (0-100) |
-| a turn's stance | the turn is kept without a stance (and its Delphi estimate is not counted) |
+| a turn's stance | the turn is kept without a stance |
+| a Delphi turn's stance | the position read without its estimate (not counted), else no stance |
 | `t{n}:next` (open) | the next expert in the seeded speaking order |
 | `r{n}:targets` (socratic) | the least confident experts (no stance counts as least) |
 | `proposition` | the first sentence of the moderator's own answer, else the question as a proposition |

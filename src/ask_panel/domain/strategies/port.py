@@ -21,6 +21,10 @@ class StanceRequest:
     parse: Callable[[Mapping[str, Any]], Stance]
     without: str = "the turn is kept without a stance and not counted in the consensus"
     """The fallback of a stance that stays unreadable, as the panel reports it."""
+    partial: Callable[[Mapping[str, Any]], Stance] | None = None
+    """A lenient reading tried before giving up (Delphi: the position without its estimate)."""
+    partly: str = ""
+    """The fallback of a stance that only `partial` could read, as the panel reports it."""
 
 
 @dataclass(frozen=True, slots=True)

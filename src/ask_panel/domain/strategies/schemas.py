@@ -73,7 +73,7 @@ def stance_request(
     }
     allowed_peers = set(peers)
 
-    def parse(data: Mapping[str, Any]) -> Stance:
+    def parse(data: Mapping[str, Any], *, estimated: bool = with_estimate) -> Stance:
         position = data.get("position")
         if position not in options:
             raise InvalidInput(f"'position' must be one of {list(options)}")
@@ -89,11 +89,17 @@ def stance_request(
             endorses = data.get("endorses")
             if endorses not in allowed_peers:
                 raise InvalidInput("'endorses' must name another expert")
-        estimate = require_number(data, "estimate", *estimate_range) if with_estimate else None
+        estimate = require_number(data, "estimate", *estimate_range) if estimated else None
         return Stance(str(position), confidence, ranking, endorses, estimate)
 
     if with_estimate:
-        return StanceRequest(schema, parse, "the turn is kept without a stance: its estimate is not counted")
+        return StanceRequest(
+            schema,
+            parse,
+            "the turn is kept without a stance: its estimate is not counted",
+            partial=lambda data: parse(data, estimated=False),
+            partly="the position is kept without its estimate, which is not counted",
+        )
     return StanceRequest(schema, parse)
 
 
