@@ -17,6 +17,7 @@ from ask_panel.bootstrap import Container
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelType
+from ask_panel.domain.strategies.outcome import excerpt
 from ask_panel.domain.strategies.synthesis import FRAME
 from ask_panel.infrastructure.llm.simulated import SimulatedProvider
 from tests.harness import TENANT, finished, harness, load, memory_settings
@@ -53,6 +54,13 @@ def assert_reads_as_sentences(text: str, where: str) -> None:
         assert "{" not in sentence and "}" not in sentence, f"{where}: unfilled slot in {sentence!r}"
         assert not SLOT_LEADS.search(sentence), f"{where}: broken slot in {sentence!r}"
         assert not DOUBLED.search(sentence), f"{where}: doubled word in {sentence!r}"
+
+
+def assert_says_nothing_twice(text: str, where: str) -> None:
+    said = list(sentences(text))
+    assert len(said) == len(set(said)), f"{where}: a sentence repeats in {text!r}"
+    clauses = re.findall(r"(?:provided that|condition is that|rely on most is that) ([^.]+)\.", text)
+    assert len(clauses) == len(set(clauses)), f"{where}: a condition repeats in {text!r}"
 
 
 async def run(container: Container, query: str, panel_type: str, agent_ids: list[str], **configuration: Any) -> Panel:
@@ -92,6 +100,7 @@ async def test_every_sentence_of_every_panel_type_is_whole_over_many_seeds_and_q
         panel = await run(simulated, query, panel_type, TEAM[: 2 + seed % 3], seed=seed, max_rounds=2)
         for who, text in spoken_text(panel):
             assert_reads_as_sentences(text, f"{panel_type}/seed {seed}/{who}")
+            assert_says_nothing_twice(text, f"{panel_type}/seed {seed}/{who}")
 
 
 async def test_the_regression_queries_never_fill_a_slot_with_a_word_window(simulated: Container) -> None:
@@ -190,9 +199,26 @@ async def test_delphi_estimates_come_in_the_questions_unit(simulated: Container)
     for m in experts:
         assert m.stance is not None and m.stance.estimate is not None
         assert f"{m.stance.estimate:g} months" in m.content  # the prose and the stance give the same number
+        assert _holds(m.stance.position, m.stance.estimate), (m.stance.position, m.stance.estimate)
+
+
+def _holds(option: str, value: float) -> bool:
+    """Whether a range option ('Less than 7 months', '7 to 20 months', 'More than 20 months') holds value."""
+    numbers = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", option)]
+    if option.startswith("Less than"):
+        return value <= numbers[0]
+    if option.startswith("More than"):
+        return value >= numbers[0]
+    return numbers[0] <= value <= numbers[1]
 
 
 async def test_the_model_is_named_simulated_even_when_a_real_model_is_configured(simulated: Container) -> None:
     panel = await run(simulated, QUERIES[0], "structured", TEAM[:2], seed=1, max_rounds=1, model="gpt-4o")
     models = {m.metadata.get("model") for m in panel.messages() if m.role == "expert"}
     assert models == {"simulated"}
+
+
+def test_a_quoted_argument_never_ends_on_a_title() -> None:
+    """An excerpt of a turn naming 'Dr. Samuel Okafor' read 'Dr.' as a sentence and ended on it."""
+    text = "The proposition is wrong for us. Dr. Samuel Okafor's case rests on everything going right."
+    assert excerpt(text, 60) == "The proposition is wrong for us."

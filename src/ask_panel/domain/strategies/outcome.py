@@ -19,7 +19,8 @@ from ask_panel.domain.panel import Panel
 from ask_panel.domain.values import Message, Stance
 
 MAX_REASON_CHARS = 220
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_END = re.compile(r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bMrs\.)(?<!\bProf\.)(?<=[.!?])\s+")
+"""Where a sentence ends: after . ! or ?, but not after a title ('Dr. Maya Chen' is one name)."""
 
 
 def excerpt(text: str, limit: int = MAX_REASON_CHARS) -> str:

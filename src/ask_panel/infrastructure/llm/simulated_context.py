@@ -94,13 +94,14 @@ def latest_positions(voices: Sequence[Voice]) -> dict[str, Voice]:
     return last
 
 
-def concern_in(text: str) -> str | None:
-    """The first field phrase (a concern, risk or benefit) that a turn mentions, to refer to it by."""
+def concern_in(text: str, kinds: tuple[str, ...] = ("concerns", "risks", "benefits")) -> str | None:
+    """The first field phrase of these kinds (concerns, risks, benefits) a turn mentions, to refer to it by."""
     low = text.lower()
     found = [
         (low.find(phrase.lower()), phrase)
         for f in FIELDS
-        for phrase in (*f.concerns, *f.risks, *f.benefits)
+        for kind in kinds
+        for phrase in getattr(f, kind)
         if phrase.lower() in low
     ]
     return min(found)[1] if found else None

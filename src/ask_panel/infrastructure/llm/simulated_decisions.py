@@ -18,7 +18,7 @@ from ask_panel.domain.llm import JsonSchema
 from ask_panel.infrastructure.llm.simulated_context import Context, Voice, concern_in, latest_positions, voices_in
 from ask_panel.infrastructure.llm.simulated_fields import GENERIC, Field, field_of_text
 from ask_panel.infrastructure.llm.simulated_question import Question
-from ask_panel.infrastructure.llm.simulated_views import estimate_of, seeded, unit_for, view_of
+from ask_panel.infrastructure.llm.simulated_views import estimate_of, option_for_estimate, seeded, unit_for, view_of
 
 _CONDITION = re.compile(r"(?:provided that|condition is that) ([^.]+)\.")
 _CITED = re.compile(r"^\[(?P<ref>[^\]]+)\] (?P<name>[^,\n]+), (?P<side>proponent|opponent)[^:\n]*: (?P<text>.*)$", re.M)
@@ -40,7 +40,7 @@ def options_for(question: Question) -> list[str]:
         low, high = _nice(unit.typical * 0.6), _nice(unit.typical * 1.5)
         if unit.name == "%":
             low, high = 35.0, 70.0
-        return [f"Less than {unit.fmt(low)}", f"{unit.fmt(low)} to {unit.fmt(high)}", f"More than {unit.fmt(high)}"]
+        return [f"Less than {unit.fmt(low)}", f"{unit.span(low, high)}", f"More than {unit.fmt(high)}"]
     field = field_of_text(question.text)
     if field is not None and field.options:
         return list(field.options)[:3] if len(field.options) > 3 else list(field.options)
@@ -195,7 +195,13 @@ class Decisions:
         side = {"proponent": "for", "opponent": "against"}.get(self.ctx.side or "")
         if side in values:
             return side
-        return view_of(self.ctx, [str(v) for v in values], self.seed).position
+        options = [str(v) for v in values]
+        if self.ctx.numeric is not None:  # a Delphi stance: the option that holds the estimate, if options are ranges
+            value, _first, _unit = estimate_of(self.ctx, self.seed)
+            held = option_for_estimate(options, value)
+            if held is not None:
+                return held
+        return view_of(self.ctx, options, self.seed).position
 
     def _confidence(self) -> float:
         enum_options = self.ctx.options
@@ -243,7 +249,7 @@ class Decisions:
     def _agreement(self) -> list[str]:
         _, supporters, _ = self._standings()
         points = [
-            f"{c[:1].upper() + c[1:]} ({v.name})."
+            f"{v.name}'s condition: {c}."
             for v in sorted(supporters, key=lambda v: v.name)
             for c in conditions_in(v.text)[:1]
         ]
@@ -291,9 +297,7 @@ class Decisions:
             value["reasons"] = [
                 {
                     "cites": m.group("ref"),
-                    "why": f"{m.group('name')} showed that "
-                    + (concern_in(m.group("text")) or "the other side's case has a gap")
-                    + " decides the question.",
+                    "why": _why(m.group("side"), m.group("text"), side),
                 }
                 for m in picked
             ]
@@ -303,6 +307,19 @@ class Decisions:
                 "opponents": f"Reject the proposition: {self.ctx.proposition or 'as stated'}",
             }.get(str(outcome), "Undecided: neither side made the stronger case.")
         return value
+
+
+def _why(speaker_side: str, text: str, winner: str | None) -> str:
+    """Why the judge weighs an argument: the risk or benefit it named, and whether it was answered."""
+    if speaker_side == "opponent":
+        risk = concern_in(text, ("risks",))
+        point = f"The proposition leaves {risk} unaddressed" if risk else "Its central objection stands"
+    else:
+        benefit = concern_in(text, ("benefits",))
+        point = f"The proposition secures {benefit}" if benefit else "Its central claim stands"
+    if winner is None:
+        return f"{point}, but the other side answered it as strongly."
+    return f"{point}, and the other side did not answer that."
 
 
 def conditions_in(text: str) -> list[str]:

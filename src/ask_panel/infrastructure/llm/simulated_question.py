@@ -107,6 +107,12 @@ class Unit:
     high: float
     typical: float
 
+    def span(self, low: float, high: float) -> str:
+        """A range as people write it: '7 to 20 months', '35% to 70%', '$10 to $50'."""
+        if self.name in ("%", "USD"):
+            return f"{self.fmt(low)} to {self.fmt(high)}"
+        return f"{self.fmt(low).rsplit(' ', 1)[0]} to {self.fmt(high)}"
+
     def fmt(self, value: float) -> str:
         number = f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.1f}"
         if self.name == "%":

@@ -12,9 +12,9 @@ from __future__ import annotations
 import random
 import re
 
-from ask_panel.infrastructure.llm.simulated_context import Context, Voice
+from ask_panel.infrastructure.llm.simulated_context import Context, Voice, concern_in
 from ask_panel.infrastructure.llm.simulated_fields import field_of_text
-from ask_panel.infrastructure.llm.simulated_views import View, concern_of, estimate_of, view_of
+from ask_panel.infrastructure.llm.simulated_views import View, concern_of, estimate_of, option_for_estimate, view_of
 
 CLAIMS = (
     "I favour '{option}', because {q_benefit} matters more here than anything else.",
@@ -86,14 +86,10 @@ CON_OPEN = (
     "I argue against the proposition, because it exposes us to {risk}.",
     "The proposition is wrong for us, because it leaves {risk} unaddressed.",
 )
-PRO_REBUT = (
-    "{other} warns about {other_concern}, but that risk is manageable provided that {condition}.",
-    "{other}'s objection does not change the balance: {benefit} outweighs {risk}.",
-)
-CON_REBUT = (
-    "{other} promises {benefit}, but the proposition still leaves us exposed to {risk}.",
-    "{other}'s case rests on everything going right, and {risk} is the likelier outcome.",
-)
+PRO_REBUT = ("{other} warns about {other_concern}, but that risk is manageable provided that {condition}.",)
+PRO_REBUT_PLAIN = ("{other}'s objection does not change the balance: {benefit} outweighs {risk}.",)
+CON_REBUT = ("{other} promises {other_concern}, but the proposition still leaves us exposed to {risk}.",)
+CON_REBUT_PLAIN = ("{other}'s case rests on everything going right, and {risk} is the likelier outcome.",)
 PRO_CLOSE = ("The opponents will point to {risk}, but that is manageable provided that {condition}.",)
 CON_CLOSE = ("Its supporters promise {benefit}, yet nothing in the plan secures it.",)
 DELPHI_FIRST = (
@@ -169,7 +165,9 @@ def expert_turn(ctx: Context, rng: random.Random, seed: str) -> str:
     view = view_of(ctx, options, seed)
     if ctx.asked is not None:
         first = w.say(CLAIMS, option=view.position) if view.previous is None else _change_or_hold(w, view)
-        return tidy([_answer(w, ctx.asked), first, w.fact(), w.say(CONDITIONS)])
+        answer = _answer(w, ctx.asked)
+        closing = w.say(RISKS) if w.slots["condition"] in answer else w.say(CONDITIONS)
+        return tidy([answer, first, w.fact(), closing])
     if view.previous is None:
         sentences = [w.say(CLAIMS, option=view.position)]
         if view.agree_with is None and view.disagree_with is None:
@@ -231,23 +229,22 @@ def question_turn(ctx: Context, rng: random.Random, target: str) -> str:
 
 
 def debate_turn(ctx: Context, rng: random.Random) -> str:
-    """A debater's opening or rebuttal, always for its own side."""
+    """A debater's opening or rebuttal, always for its own side; a rebuttal answers the other side's words."""
     w = Writer(ctx, rng)
     pro = ctx.side == "proponent"
     sentences = [w.say(PRO_OPEN if pro else CON_OPEN)]
     others = [v for v in ctx.voices if v.role == "expert" and v.name != ctx.persona.name]
     rival = _rival(ctx, others, pro)
-    if rival is not None:
-        concern = concern_of(rival) or rival_concern_default(w, pro)
-        sentences.append(w.say(PRO_REBUT if pro else CON_REBUT, other=rival.name, other_concern=concern))
+    if rival is None:
+        sentences += [w.lens(), w.fact(), w.say(PRO_CLOSE if pro else CON_CLOSE)]
+        return tidy(sentences)
+    said = concern_in(rival.text, ("risks",) if pro else ("benefits",))
+    if said is not None:
+        sentences.append(w.say(PRO_REBUT if pro else CON_REBUT, other=rival.name, other_concern=said))
     else:
-        sentences.append(w.lens())
-    sentences += [w.fact(), w.say(PRO_CLOSE if pro else CON_CLOSE)]
+        sentences.append(w.say(PRO_REBUT_PLAIN if pro else CON_REBUT_PLAIN, other=rival.name))
+    sentences += [w.fact(), w.say(EVIDENCE)]
     return tidy(sentences)
-
-
-def rival_concern_default(w: Writer, pro: bool) -> str:
-    return w.slots["risk"] if pro else w.slots["benefit"]
 
 
 def _rival(ctx: Context, others: list[Voice], pro: bool) -> Voice | None:
@@ -271,6 +268,7 @@ def delphi_turn(ctx: Context, rng: random.Random, seed: str) -> str:
         sentences = [w.say(DELPHI_MOVE, value=unit.fmt(value), first=unit.fmt(first), median=unit.fmt(ctx.median))]
     sentences.append(w.fact())
     if ctx.options:
-        sentences.append(w.say(DELPHI_OPTION, option=view_of(ctx, ctx.options, seed).position))
+        option = option_for_estimate(ctx.options, value) or view_of(ctx, ctx.options, seed).position
+        sentences.append(w.say(DELPHI_OPTION, option=option))
     sentences.append(w.say(CONDITIONS))
     return tidy(sentences)

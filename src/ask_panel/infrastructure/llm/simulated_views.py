@@ -119,5 +119,31 @@ def estimate_of(ctx: Context, seed: str) -> tuple[float, float | None, Unit]:
     return value, first, unit
 
 
+_BELOW = re.compile(r"^(?:Less than|Under|Below) \$?([\d,.]+)", re.I)
+_BETWEEN = re.compile(r"^\$?([\d,.]+)%? (?:to|-) \$?([\d,.]+)", re.I)
+_ABOVE = re.compile(r"^(?:More than|Over|Above) \$?([\d,.]+)", re.I)
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "").rstrip("."))
+
+
+def option_for_estimate(options: list[str], value: float) -> str | None:
+    """The option whose range holds `value`, when every option is a range ('Less than 7 months', ...)."""
+    ranges: list[tuple[float, float, str]] = []
+    for option in options:
+        below, between, above = _BELOW.match(option), _BETWEEN.match(option), _ABOVE.match(option)
+        if below:
+            ranges.append((-math.inf, _number(below.group(1)), option))
+        elif between:
+            ranges.append((_number(between.group(1)), _number(between.group(2)), option))
+        elif above:
+            ranges.append((_number(above.group(1)), math.inf, option))
+        else:
+            return None
+    inside = [o for low, high, o in ranges if low <= value <= high]
+    return inside[0] if inside else None
+
+
 def concern_of(voice: Voice) -> str | None:
     return concern_in(voice.text)
