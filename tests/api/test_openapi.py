@@ -42,11 +42,14 @@ async def spec(client: httpx2.AsyncClient) -> dict[str, Any]:
     return document
 
 
+PROBES = ("/healthz", "/readyz")
+
+
 def operations(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         op["operationId"]: op
         for path, item in spec["paths"].items()
-        if path.startswith("/api/")
+        if path.startswith("/api/") or path in PROBES
         for op in item.values()
         if isinstance(op, dict) and "operationId" in op
     }
@@ -86,6 +89,14 @@ async def test_calls_carry_a_bearer_token_and_name_their_tenant(spec: dict[str, 
     assert watch["security"] == [{"bearerAuth": []}, {"streamTicket": []}]
     assert next(p for p in watch["parameters"] if p["name"] == "X-Tenant-ID")["required"] is False
     assert "security" not in ops["getMeta"]
+    for probe in ("healthz", "readyz"):
+        assert "security" not in ops[probe], "probes need no token"
+        assert "429" not in ops[probe]["responses"], "probes are not rate limited"
+
+
+async def test_a_probe_that_is_not_ready_answers_the_problem_the_document_declares(spec: dict[str, Any]) -> None:
+    declared = spec["paths"]["/readyz"]["get"]["responses"]["503"]
+    assert declared["content"] == PROBLEM
 
 
 async def test_panel_types_and_statuses_are_enums_and_each_panel_type_has_its_configuration(

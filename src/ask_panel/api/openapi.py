@@ -27,7 +27,8 @@ from ask_panel.api.params import AUTH_PARAMETERS, RESUME_PARAMETERS, TICKET_PARA
 
 SCHEMAS = "#/components/schemas/"
 PROBLEM = {"$ref": SCHEMAS + "Problem"}
-PUBLIC_OPERATIONS = frozenset({"getMeta"})
+PUBLIC_OPERATIONS = frozenset({"getMeta", "healthz", "readyz"})
+PROBES = ("/healthz", "/readyz")
 WEBSOCKET_PATH = "/api/v1/panels/{panel_id}/ws"
 
 SECURITY_SCHEMES: dict[str, Any] = {
@@ -104,7 +105,7 @@ def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         operation
         for path, item in spec.get("paths", {}).items()
-        if path.startswith("/api/")
+        if path.startswith("/api/") or path in PROBES
         for method, operation in item.items()
         if method in ("get", "post", "put", "patch", "delete")
     ]

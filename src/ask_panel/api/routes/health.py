@@ -22,7 +22,12 @@ async def healthz() -> HealthResponse:
     "/readyz",
     operation_id="readyz",
     response_model=HealthResponse,
-    responses={503: {"description": "The database does not answer, or a configured bus (Redis) is down"}},
+    responses={
+        503: {
+            "description": "Not ready (`not-ready`, or `draining` while shutting down): the database does not "
+            "answer, a configured bus (Redis) is down, or this process's job worker is not running"
+        }
+    },
 )
 async def readyz(request: Request) -> object:
     """The database answers and, when one is configured, the bus between processes works."""
