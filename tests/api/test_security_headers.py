@@ -105,6 +105,12 @@ async def test_cors_preflights_and_answers_keep_their_cors_headers_beside_the_se
     )
     assert refused.status_code == 403
     assert_secured(refused)
+    assert refused.json()["request_id"] == refused.headers["x-request-id"], "a refusal carries its request id"
+    traced = await client.options(
+        "/api/v1/panels",
+        headers={"Origin": LISTED_ORIGIN, "Access-Control-Request-Method": "TRACE", "X-Request-ID": "req-42"},
+    )
+    assert traced.status_code == 400 and traced.json()["request_id"] == "req-42"
     answer = await client.get("/api/v1/panels", headers={**headers_for(), "Origin": LISTED_ORIGIN})
     assert answer.headers["access-control-allow-origin"] == LISTED_ORIGIN
     assert_secured(answer)

@@ -53,6 +53,34 @@ def assert_422(response: httpx2.Response) -> None:
     assert response.json()["status"] == 422
 
 
+# ---- bodies that are not what the schema says: a 422 like any other invalid body ---------------------------
+
+
+@pytest.mark.parametrize("content", [b"[" * 1000, b"{" * 1000, b'{"query": ' * 600, b"{"])
+async def test_a_body_nested_too_deeply_to_parse_is_a_422_like_any_invalid_json(
+    client: httpx2.AsyncClient, content: bytes
+) -> None:
+    headers = {**headers_for(), "Content-Type": "application/json"}
+    answer = await client.post("/api/v1/panels", content=content, headers=headers)
+    assert_422(answer)
+    assert answer.json()["type"].endswith("/validation-error")
+
+
+@pytest.mark.parametrize(
+    "setting", [{"max_rounds": True}, {"max_rounds": "3"}, {"consensus_threshold": True}, {"shuffle_order": 1}]
+)
+async def test_a_setting_of_another_json_type_is_a_422_not_converted(
+    client: httpx2.AsyncClient, setting: dict[str, Any]
+) -> None:
+    assert_422(await post(client, "/api/v1/panels", panel(configuration=setting)))
+
+
+async def test_a_float_setting_takes_a_json_integer(client: httpx2.AsyncClient) -> None:
+    answer = await post(client, "/api/v1/panels", panel(configuration={"consensus_threshold": 1, "max_rounds": 2}))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["configuration"]["consensus_threshold"] == 1
+
+
 # ---- item 3: characters that some store cannot keep -----------------------------------------------------
 
 

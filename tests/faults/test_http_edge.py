@@ -7,6 +7,7 @@ and is closed (8); request headers that never finish, and connections that stay 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -114,6 +115,10 @@ async def test_headers_that_never_finish_get_a_408_and_the_connection_is_closed(
         silent, silent_closed = await asyncio.to_thread(raw_exchange, port, b"")
     assert answer.startswith(b"HTTP/1.1 408") and closed
     assert silent.startswith(b"HTTP/1.1 408") and silent_closed, "a connection that sends nothing is let go too"
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert problem["status"] == 408 and problem["type"].endswith("/request-timeout") and problem["request_id"]
 
 
 async def test_a_body_that_stops_coming_is_a_408() -> None:

@@ -20,7 +20,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from ask_panel.api.errors import BadRequest, OriginNotAllowed, problem_for
+from ask_panel.api.request_ids import request_id_from
 from ask_panel.config import ANY_ORIGIN, Settings
+from ask_panel.observability import set_request_id
 
 ALLOW_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 # What the API reads from a request besides the CORS-safelisted headers.
@@ -106,12 +108,16 @@ class ProblemCORSMiddleware(CORSMiddleware):
         answer = super().preflight_response(request_headers)
         if answer.status_code == 200:
             return answer
+        # This layer is outside the request-id middleware: the refusal takes its id here, as every answer has one.
+        request_id = request_id_from(request_headers.get("x-request-id", ""))
+        set_request_id(request_id)
         origin = request_headers["origin"]
         if not self.is_allowed_origin(origin):
             refusal = problem_for(OriginNotAllowed(f"Pages of {origin} may not call this API"))
         else:
             refusal = problem_for(_bad_preflight(request_headers))
         refusal.headers["Vary"] = answer.headers["Vary"]
+        refusal.headers["X-Request-ID"] = request_id
         return refusal
 
 

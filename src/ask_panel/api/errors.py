@@ -47,6 +47,8 @@ class RequestTimeout(domain.DomainError):
 
 
 RETRY_AFTER_S = "5"
+# FastAPI's HTTPException detail when decoding a JSON body raised something other than a JSONDecodeError.
+UNPARSABLE_BODY = "There was an error parsing the body"
 
 # Where a parameter that cannot be parsed is a 400 (the request's envelope); a body's problems are 422.
 ENVELOPE = frozenset({"path", "query", "header", "cookie"})
@@ -141,6 +143,11 @@ def install(app: FastAPI) -> None:
 
     async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
+            # FastAPI's answer to a body its JSON parser gave up on (nested too deeply, for one): an invalid body.
+            unreadable = "The body is not JSON this API can read"
+            errors = [{"loc": ["body"], "msg": unreadable, "type": "json_invalid"}]
+            return problem(422, "validation-error", "Request validation failed", f"body: {unreadable}", errors=errors)
         return problem(exc.status_code, f"http-{exc.status_code}", str(exc.detail), str(exc.detail))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

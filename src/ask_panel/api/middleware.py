@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ask_panel.api.errors import PayloadTooLarge, RequestTimeout, problem_for
+from ask_panel.api.request_ids import request_id_from
 from ask_panel.observability import set_request_id
-
-_VALID_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 
 
 def request_id_of(scope: Scope) -> str:
     """The caller's X-Request-ID when it is a sane token, else a new one."""
-    incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-    return incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+    return request_id_from(dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1"))
 
 
 class RequestIdMiddleware:

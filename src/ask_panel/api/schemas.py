@@ -8,10 +8,13 @@ the domain only (no FastAPI or Starlette): a Python client can import it without
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_type_hints
+from functools import reduce
+from types import UnionType
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, create_model
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictFloat, StrictInt, create_model
 
 from ask_panel.domain.configuration import MAX_ESTIMATE_QUESTION_CHARS, MAX_UNIT_CHARS, PanelConfiguration
 from ask_panel.domain.experts import (
@@ -42,7 +45,7 @@ def _configuration_model(panel_type: PanelType) -> type[BaseModel]:
         # Left out, the service decides (the seed is drawn): no default in the schema, or generated
         # clients would send it.
         key: (
-            hints[key],
+            _strict(hints[key]),
             Field(
                 default=None,
                 description=TYPE_HELP.get((panel_type, key), CONFIGURATION_HELP.get(key)),
@@ -56,6 +59,19 @@ def _configuration_model(panel_type: PanelType) -> type[BaseModel]:
     doc = f"The settings of {article} {panel_type.value} panel; every key is optional."
     model: type[BaseModel] = create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields)
     return model
+
+
+STRICT: dict[Any, Any] = {int: StrictInt, float: StrictFloat, bool: StrictBool}
+
+
+def _strict(hint: Any) -> Any:
+    """A scalar setting is taken as sent: `true` is no rounds count, nor "3" (pydantic's lax mode would convert).
+    A float setting still takes an integer (JSON has one kind of number)."""
+    if hint in STRICT:
+        return STRICT[hint]
+    if isinstance(hint, UnionType):
+        return reduce(operator.or_, (STRICT.get(arg, arg) for arg in get_args(hint)))
+    return hint
 
 
 def _no_default(schema: dict[str, Any]) -> None:

@@ -16,19 +16,35 @@ is the handshake's end.
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from ask_panel.api.errors import PROBLEM_BASE, PROBLEM_JSON
 from ask_panel.config import Settings
 
-_TIMEOUT_BODY = b"The request headers took too long to arrive"
-REQUEST_TIMEOUT = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_TIMEOUT_BODY), _TIMEOUT_BODY)
-)
+
+def request_timeout() -> bytes:
+    """The whole 408 answer to headers that took too long: a problem+json like every other refusal."""
+    request_id = uuid.uuid4().hex  # there is no request (its headers never came) to take an id from
+    body = json.dumps(
+        {
+            "type": PROBLEM_BASE + "request-timeout",
+            "title": "Request timeout",
+            "status": 408,
+            "detail": "The request headers took too long to arrive",
+            "request_id": request_id,
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 408 Request Timeout\r\ncontent-type: {PROBLEM_JSON}\r\ncontent-length: {len(body)}\r\n"
+        f"x-request-id: {request_id}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -70,7 +86,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         if self.cycle is None or self.cycle.response_complete:  # nothing of ours is being sent on it
-            self.transport.write(REQUEST_TIMEOUT)
+            self.transport.write(request_timeout())
         self.transport.close()
 
 
