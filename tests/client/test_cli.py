@@ -152,6 +152,16 @@ def test_watching_a_finished_panel_replays_it_and_exits_with_its_outcome(account
     assert json_lines(watched.stdout) == asked
 
 
+def test_watching_a_finished_panel_from_its_last_event_prints_nothing_and_exits_with_its_outcome(
+    account: Account,
+) -> None:
+    env = cli_env(**account.env())
+    asked = json_lines(ask_panel("ask", QUESTION, "--experts", EXPERTS, "--rounds", "1", "--json", env=env).stdout)
+    panel_id, last = str(asked[0]["data"]["panel_id"]), str(asked[-1]["id"])
+    watched = ask_panel("panels", "watch", panel_id, "--json", "--since", last, env=env)
+    assert (watched.returncode, watched.stdout) == (ExitCode.OK, ""), watched.stderr
+
+
 def test_the_report_command_writes_each_format_to_a_file(account: Account, tmp_path: Path) -> None:
     env = cli_env(**account.env())
     asked = json_lines(ask_panel("ask", QUESTION, "--experts", EXPERTS, "--rounds", "2", "--json", env=env).stdout)

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from ask_panel.cli.exit_codes import ExitCode
 from ask_panel.client import AsyncAskPanel, Conflict, Event, EventType
+from ask_panel.client.models import PanelStatus
 
 
 class View(Protocol):
@@ -29,6 +30,13 @@ def outcome(last: Event | None) -> ExitCode:
     if last.type is EventType.PANEL_CANCELLED:
         return ExitCode.PANEL_CANCELLED
     return ExitCode.PANEL_FAILED
+
+
+ENDED_WITH = {
+    PanelStatus.COMPLETED: ExitCode.OK,
+    PanelStatus.FAILED: ExitCode.PANEL_FAILED,
+    PanelStatus.CANCELLED: ExitCode.PANEL_CANCELLED,
+}
 
 
 def interactive() -> bool:
@@ -69,7 +77,7 @@ class Follower:
                 if watching in done:
                     interrupted.cancel()
                     watching.result()
-                    return outcome(self.last)
+                    return await self._ended(panel_id)
                 if not self.cancels:
                     raise _LeaveWithoutCancelling
                 if not await self._confirm_cancel(panel_id):
@@ -87,6 +95,14 @@ class Follower:
             return ExitCode.INTERRUPTED
         finally:
             loop.remove_signal_handler(signal.SIGINT)
+
+    async def _ended(self, panel_id: str) -> ExitCode:
+        """The exit code of a stream that has ended: its terminal event's, or (a panel that had ended before
+        `since`, so nothing new came) the panel's own status."""
+        if self.last is not None and self.last.terminal:
+            return outcome(self.last)
+        status = (await self.client.get(panel_id)).status
+        return ENDED_WITH.get(status, ExitCode.UNREACHABLE)
 
     def _left(self, panel_id: str) -> str:
         if self.runs_here:
