@@ -83,3 +83,17 @@ def test_a_long_dissent_wraps_under_its_own_text() -> None:
     continued = [line for line in lines[first + 1 :] if "notified" in line or "queue" in line]
     assert lines[first].startswith("│   • Dr. Maya Chen")
     assert continued and all(line.startswith("│     ") for line in continued), lines
+
+
+def test_a_round_s_feedback_wraps_indented_under_the_turns() -> None:
+    data: dict[str, Any] = {
+        "round": 2,
+        "messages": 3,
+        "feedback": {"distribution": {"n": 2, "median": 48.5, "q1": 43.75, "q3": 53.25}, "unit": "%"},
+    }
+    event = Event(10, EventType.ROUND_COMPLETE, data, event_of("round_complete", data))
+    out = io.StringIO()
+    LiveView(Console(file=out, width=60, color_system=None, force_terminal=False)).show(event)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert len(lines) >= 2 and lines[0].startswith("  feedback: {")
+    assert all(line.startswith("  ") and len(line) <= 60 for line in lines), lines

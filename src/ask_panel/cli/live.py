@@ -131,7 +131,8 @@ class LiveView:
     def _on_round_complete(self, data: dict[str, Any]) -> None:
         feedback = data.get("feedback")
         if feedback:
-            self.console.print(f"  [dim]feedback: {escape(json.dumps(feedback))}[/]")
+            text = Text(f"feedback: {json.dumps(feedback, ensure_ascii=False)}", style="dim")
+            self.console.print(Padding(text, (0, 0, 0, 2), expand=False))  # wrapped lines stay indented
 
     def _on_consensus_update(self, data: dict[str, Any]) -> None:
         parts = {k: v for k, v in data.get("components", {}).items() if k in ("agreement", "concordance", "spread")}
