@@ -137,13 +137,20 @@ class SqlPanelRepository:
             filters.append(panels.c.status == status.value)
         if panel_type is not None:
             filters.append(panels.c.panel_type == panel_type.value)
-        page = (
+        order = (panels.c.created_at.desc(), panels.c.panel_id.desc())
+        # The page's ids first (the count runs over every match), then the projection of those rows only.
+        chosen = (
             self._scope.select(panels, *filters)
-            .with_only_columns(*SUMMARY_COLUMNS, *_body_keys(), _message_count(self._conn.dialect.name))
-            .add_columns(func.count().over().label("total"))
-            .order_by(panels.c.created_at.desc(), panels.c.panel_id.desc())
+            .with_only_columns(panels.c.panel_id, func.count().over().label("total"))
+            .order_by(*order)
             .limit(limit)
             .offset(offset)
+            .subquery()
+        )
+        page = (
+            select(*SUMMARY_COLUMNS, *_body_keys(), _message_count(self._conn.dialect.name), chosen.c.total)
+            .join_from(panels, chosen, panels.c.panel_id == chosen.c.panel_id)
+            .order_by(*order)
         )
         rows = (await self._conn.execute(page)).all()
         if rows:
