@@ -27,7 +27,8 @@ from tests.e2e.conftest import (
 )
 
 ALL_EXPERTS = [e.agent_id for e in BUILTIN_EXPERTS][:10]
-VERBOSE: dict[str, Any] = {"max_rounds": 3, "consensus_threshold": 1}
+# Delphi stops once its estimates are stable; a tolerance of 0 holds every round (issue 9's stopping rule).
+VERBOSE: dict[str, Any] = {"max_rounds": 3, "consensus_threshold": 1, "stability_tolerance": 0}
 STALL_SETTINGS: dict[str, Any] = {"send_buffer_bytes": 4096, "stream_send_timeout_s": 1, "stream_buffer_events": 16}
 
 
