@@ -100,8 +100,9 @@ class FlakyCheckpoints:
     "error", [StorageUnavailable("The database is unavailable"), ServiceBusy("All connections are busy")]
 )
 async def test_a_transient_database_error_in_a_step_runs_the_step_again_instead_of_failing_the_panel(
-    error: StorageUnavailable,
+    error: StorageUnavailable, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="ask_panel.observability.instrumented")
     store = MemoryStore()
     uow = MemoryUnitOfWorkFactory(store)
     checkpoints = FlakyCheckpoints(UnitOfWorkCheckpoints(uow), {3, 4, 7}, error)
@@ -119,6 +120,15 @@ async def test_a_transient_database_error_in_a_step_runs_the_step_again_instead_
     assert container.pool.retries >= 1  # writes of concurrent turns may fail in one run
     assert once_per_turn(panel), "no committed turn repeated"
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    runs = [r.getMessage() for r in caplog.records if r.name == "ask_panel.observability.instrumented"]
+    started = [line for line in runs if line.startswith("panel run started")]
+    ended = [line for line in runs if line.startswith("panel run ended")]
+    assert len(started) == len(ended) == container.pool.retries + 1, runs  # each run logs its start and its end
+    assert started[1:] == [f"panel run started again (retry {n + 1})" for n in range(container.pool.retries)]
+    assert ended[:-1] == [
+        "panel run ended: interrupted (database unavailable); it runs again from its last checkpoint"
+    ] * (container.pool.retries)
+    assert ended[-1] == "panel run ended: completed"
 
 
 @pytest.mark.timeout(300)

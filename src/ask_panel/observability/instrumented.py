@@ -6,16 +6,18 @@ instead of the plain ones. Each override calls the application's own method and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from ask_panel.application.drain import running_panel
 from ask_panel.application.panels import Created, CreatePanel, PanelService
 from ask_panel.application.ports import EventPublisher, PanelPage
 from ask_panel.application.runner import PanelRun
-from ask_panel.domain.errors import BudgetExceeded, BudgetExhausted
+from ask_panel.domain.errors import BudgetExceeded, BudgetExhausted, StorageUnavailable
 from ask_panel.domain.events import EventType, StoredEvent
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.ids import PanelId, TenantId
@@ -45,13 +47,36 @@ def _count(panel: Panel) -> None:
 class InstrumentedPanelRun(PanelRun):
     """A `panel.run` span, the run's log context (tenant, panel) and `ask_panel_panels_total` per outcome."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._retries: dict[PanelId, int] = {}  # runs of a panel started again here after a database fault
+
     async def execute(self, tenant: TenantId, panel_id: PanelId) -> PanelStatus | None:
+        """Every run logs its start and its end, a run interrupted by a database fault included."""
         bind_run(tenant, panel_id)
         running_panel.set(panel_id)  # the drain's gate holds this run's commits, not a request's
         _run_panel_type.set("unknown")
-        log.info("panel run started")
-        with tracing.span("panel.run", **{"ask_panel.panel_id": str(panel_id), "ask_panel.tenant_id": str(tenant)}):
-            status = await super().execute(tenant, panel_id)
+        retry = self._retries.get(panel_id, 0)
+        if retry:
+            log.info("panel run started again (retry %d)", retry)
+        else:
+            log.info("panel run started")
+        try:
+            with tracing.span("panel.run", **{"ask_panel.panel_id": str(panel_id), "ask_panel.tenant_id": str(tenant)}):
+                status = await super().execute(tenant, panel_id)
+        except StorageUnavailable:
+            self._retries[panel_id] = retry + 1
+            log.info("panel run ended: interrupted (database unavailable); it runs again from its last checkpoint")
+            raise
+        except asyncio.CancelledError:
+            self._retries.pop(panel_id, None)
+            log.info("panel run ended: stopped")
+            raise
+        except Exception:
+            self._retries.pop(panel_id, None)
+            log.info("panel run ended: crashed")
+            raise
+        self._retries.pop(panel_id, None)
         if status is not None and status.is_terminal:
             metrics.PANELS.labels(status.value, _run_panel_type.get()).inc()
         log.info("panel run ended: %s", status.value if status is not None else "not ours to run")
