@@ -186,6 +186,19 @@ class Settings(BaseSettings):
             return tuple(dict.fromkeys(normalize_origin(str(v)) for v in value if str(v).strip()))
         return value
 
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    """Host names the service answers (comma-separated, `*` for any), besides the loopback names; empty: with
+    ASK_PANEL_AUTH_MODE=none only loopback names (`localhost`, `127.0.0.1`, `[::1]`), else any (DNS rebinding)."""
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(dict.fromkeys(str(v).strip().strip("[]").lower() for v in value if str(v).strip()))
+        return value
+
     log_format: Literal["auto", "json", "console"] = "auto"
     """auto: JSON lines in production, readable lines elsewhere."""
     metrics_token: str | None = None

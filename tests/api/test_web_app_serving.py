@@ -119,5 +119,5 @@ async def test_meta_needs_no_tenant_or_token_and_tells_the_auth_mode_without_sec
 
 
 async def test_meta_says_when_authentication_is_off() -> None:
-    async with serving(make_settings(MEMORY_DATABASE_URL, auth_mode="none")) as (_, client):
+    async with serving(make_settings(MEMORY_DATABASE_URL, auth_mode="none", allowed_hosts="testserver")) as (_, client):
         assert (await client.get("/api/v1/meta")).json()["auth_mode"] == "none"

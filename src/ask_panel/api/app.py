@@ -13,6 +13,7 @@ from ask_panel.api import errors, openapi
 from ask_panel.api.cors import CorsPolicy
 from ask_panel.api.drain import DrainMiddleware
 from ask_panel.api.fastpath import WatchStreamFastPath
+from ask_panel.api.hosts import HostPolicy
 from ask_panel.api.middleware import AnsweredErrors, BodyLimitMiddleware, RequestIdMiddleware
 from ask_panel.api.routes import agents, docs, health, meta, metrics, panels, reports, streams, usage, webapp
 from ask_panel.api.security_headers import SecurityHeadersMiddleware
@@ -44,8 +45,9 @@ class AskPanelAPI(FastAPI):
         stack: ASGIApp = AnsweredErrors(super().build_middleware_stack())
         if self.watch_fast_path:
             stack = WatchStreamFastPath(stack)
+        hosts: HostPolicy = self.state.host_policy
         policy: CorsPolicy = self.state.cors_policy
-        return SecurityHeadersMiddleware(policy.wrap(stack))
+        return SecurityHeadersMiddleware(policy.wrap(hosts.wrap(stack)))
 
 
 def create_app(
@@ -84,6 +86,7 @@ def create_app(
     )
     app.watch_fast_path = watch_fast_path
     app.state.cors_policy = CorsPolicy.from_settings(settings)
+    app.state.host_policy = HostPolicy.from_settings(settings)
     if container is not None:
         app.state.container = container
     errors.install(app)

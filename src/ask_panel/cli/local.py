@@ -31,7 +31,8 @@ async def local_client(tenant: str | None) -> AsyncIterator[AsyncAskPanel]:
     from ask_panel.cli.migrate import migrate
     from ask_panel.config import Settings
 
-    settings = Settings(auth_mode="none", executor="local", run_worker=True)
+    # In process: no listener, so no Host to guard (the client's URL is a made-up name).
+    settings = Settings(auth_mode="none", executor="local", run_worker=True, allowed_hosts=("*",))
     if settings.database_url.startswith("sqlite"):
         await asyncio.to_thread(migrate, settings)
     logging.getLogger("ask_panel.bootstrap").setLevel(logging.ERROR)  # no auth is the point of --local
