@@ -557,7 +557,7 @@ async def test_the_verifier_rejects_a_token_when_no_algorithm_is_configured() ->
 
 
 async def test_auth_mode_none_lets_requests_through_with_only_x_tenant_id(database_url: str) -> None:
-    async with serving(make_settings(database_url, auth_mode="none")) as client:
+    async with serving(make_settings(database_url, auth_mode="none", allowed_hosts="testserver")) as client:
         created = await client.post("/api/v1/panels", json=PANEL_BODY, headers={"X-Tenant-ID": TENANT_A})
         assert created.status_code == 201, created.text
         assert created.json()["tenant_id"] == TENANT_A
@@ -570,7 +570,7 @@ async def test_auth_mode_none_lets_requests_through_with_only_x_tenant_id(databa
 
 
 async def test_auth_mode_none_still_requires_a_valid_x_tenant_id(database_url: str) -> None:
-    async with serving(make_settings(database_url, auth_mode="none")) as client:
+    async with serving(make_settings(database_url, auth_mode="none", allowed_hosts="testserver")) as client:
         assert (await client.get("/api/v1/panels")).status_code == 400
         assert (await client.get("/api/v1/panels", headers={"X-Tenant-ID": "nope"})).status_code == 400
 
