@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.conftest import new_tenant
 from tests.e2e.browser.conftest import PHONE, WebServer, screenshot, sign_in_locally, stored_event_ids
@@ -317,3 +317,26 @@ def test_every_form_control_has_a_label_and_mistakes_are_explained(web_server: W
     expect(page.get_by_label("Your question")).to_have_attribute("aria-invalid", "true")
     summary.get_by_role("link", name="Write the question for the panel.").click()
     expect(page.get_by_label("Your question")).to_be_focused()
+
+
+def test_a_panel_that_ends_while_the_network_drops_still_shows_its_usage(
+    web_server: WebServer, open_page: OpenPage
+) -> None:
+    page = open_page(f"{web_server.base_url}/")
+    sign_in_locally(page)
+    reads: list[str] = []
+
+    def flaky_reads(route: Route) -> None:
+        """The panel's own record: read on opening, then after the end; the first two reads after it fail."""
+        reads.append(route.request.url)
+        if len(reads) in (2, 3):
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/api/v1/panels/[0-9a-f-]{36}$"), flaky_reads)
+    ask(page, panel_type="Structured", rounds=1)
+    wait_for_status(page, "completed")
+    calls = page.locator(".panel-page dt", has_text="Model calls").locator("xpath=following-sibling::dd")
+    expect(calls).not_to_have_text("0", timeout=20_000)
+    assert len(reads) >= 4, reads  # the refresh was retried after the failures

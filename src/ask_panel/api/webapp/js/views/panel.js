@@ -47,6 +47,8 @@ class PanelPage {
     this.disposed = true;
     this.stream?.stop();
     clearTimeout(this.replayTimer);
+    clearTimeout(this.refreshTimer);
+    this.stopRefreshOnOnline();
   }
 
   async load() {
@@ -258,18 +260,40 @@ class PanelPage {
     }
   }
 
-  /** Re-read the stored panel (its status and usage) after it ended. */
+  /**
+   * Re-read the stored panel (its status and usage) after it ended. A failure (the network dropped as the
+   * stream ended) is retried with a backoff (1 s doubling to 30 s) and at once when the browser is back online,
+   * until it succeeds, the service refuses (a 4xx), or the page is left.
+   */
   async refresh() {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
     try {
       const panel = await this.ctx.api.getPanel(this.panelId);
       if (this.disposed) return;
+      this.refreshDelay = undefined;
+      this.stopRefreshOnOnline();
       this.panel = panel;
       this.status = panel.status;
       this.renderDetails(panel);
       this.renderProgress();
-    } catch {
-      // the page stays as it is; the next action reports the problem
+    } catch (error) {
+      if (this.disposed || (error?.status >= 400 && error?.status < 500 && error?.status !== 408 && error?.status !== 429)) {
+        this.stopRefreshOnOnline();
+        return; // refused: the page stays as it is; the next action reports the problem
+      }
+      this.refreshDelay = Math.min((this.refreshDelay ?? 500) * 2, 30000);
+      this.refreshTimer = setTimeout(() => this.refresh(), this.refreshDelay);
+      if (!this.onOnline) {
+        this.onOnline = () => this.refresh();
+        window.addEventListener('online', this.onOnline);
+      }
     }
+  }
+
+  stopRefreshOnOnline() {
+    if (this.onOnline) window.removeEventListener('online', this.onOnline);
+    this.onOnline = undefined;
   }
 
   onEvent(event) {
