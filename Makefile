@@ -7,7 +7,7 @@ PORT ?= 8000
 # The lowest line coverage `make test` accepts under CI=true (where every backend's tests run).
 COVERAGE_FLOOR ?= 90
 FAST_TESTS := tests/unit tests/contract tests/api
-FAST_MARKERS := not (sqlite or postgres or redis or slow)
+FAST_MARKERS := not (sqlite or postgres or redis or slow or fuzz)
 
 .PHONY: run test test-fast lint typecheck install lock clean bench
 

@@ -98,5 +98,5 @@ def create_app(
         app.include_router(module.router)
     docs.install(app)
     webapp.install(app)
-    openapi.install(app)
+    openapi.install(app, max_query_chars=settings.max_query_chars)
     return app

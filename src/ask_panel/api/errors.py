@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ask_panel.domain import errors as domain
 from ask_panel.infrastructure.auth import InvalidJwt
@@ -127,6 +128,21 @@ def problem_for(exc: Exception) -> JSONResponse:
     return problem(500, "internal-error", "Internal server error", "An unexpected error occurred.")
 
 
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route serves at this request's path (Starlette's 405 names only the first route's).
+
+    Each method is tried against the app's routes as they match a request (routers nest routes)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
 def install(app: FastAPI) -> None:
     async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
         return problem_for(exc)
@@ -148,7 +164,11 @@ def install(app: FastAPI) -> None:
             unreadable = "The body is not JSON this API can read"
             errors = [{"loc": ["body"], "msg": unreadable, "type": "json_invalid"}]
             return problem(422, "validation-error", "Request validation failed", f"body: {unreadable}", errors=errors)
-        return problem(exc.status_code, f"http-{exc.status_code}", str(exc.detail), str(exc.detail))
+        answer = problem(exc.status_code, f"http-{exc.status_code}", str(exc.detail), str(exc.detail))
+        answer.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: `Allow` lists every method of the resource, not one route's
+            answer.headers["Allow"] = ", ".join(allowed_methods(_request))
+        return answer
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error(

@@ -61,8 +61,11 @@ handshake is answered with the problem+json it would get over HTTP (400, 401, 40
 the server supports denial responses. The socket closes with 1000 after the panel's last event."""
 
 
-def document(app: FastAPI) -> dict[str, Any]:
-    """The app's OpenAPI document (built once per app; FastAPI caches it in `app.openapi_schema`)."""
+def document(app: FastAPI, *, max_query_chars: int | None = None) -> dict[str, Any]:
+    """The app's OpenAPI document (built once per app; FastAPI caches it in `app.openapi_schema`).
+
+    `max_query_chars` (ASK_PANEL_MAX_QUERY_CHARS) becomes the `maxLength` of every panel's `query`.
+    """
     spec = get_openapi(
         title=app.title,
         version=app.version,
@@ -85,6 +88,11 @@ def document(app: FastAPI) -> dict[str, Any]:
             _rate_limited(operation)
             if "security" not in operation:
                 operation["security"] = [{"bearerAuth": []}]
+    if max_query_chars is not None:
+        for schema in schemas.values():
+            query = schema.get("properties", {}).get("query")
+            if query is not None and "maxLength" in query:
+                query["maxLength"] = max_query_chars
     spec["x-websockets"] = {WEBSOCKET_PATH: _websocket()}
     for tag in spec.get("tags", []):
         if tag["name"] == "streaming":
@@ -92,10 +100,10 @@ def document(app: FastAPI) -> dict[str, Any]:
     return spec
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, max_query_chars: int | None = None) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document(app)
+            app.openapi_schema = document(app, max_query_chars=max_query_chars)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -22,7 +22,10 @@ from ask_panel.observability.context import bind_panel
 MAX_EVENT_ID = 2**31 - 1
 # A tenant id in a header, as OpenAPI says it: a string of UUID form (`format: uuid` would make generated
 # clients pass a UUID object as a header value, which their HTTP library refuses).
-TENANT_HEADER_SCHEMA = {"type": "string", "pattern": "^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"}
+TENANT_HEADER_SCHEMA = {
+    "type": "string",
+    "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+}
 _EVENT_ID = re.compile(r"^[0-9]{1,10}$")
 _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n"})

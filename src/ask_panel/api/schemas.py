@@ -8,16 +8,23 @@ the domain only (no FastAPI or Starlette): a Python client can import it without
 from __future__ import annotations
 
 import datetime as dt
-import operator
+from collections.abc import Callable
 from datetime import datetime
-from functools import reduce
-from types import UnionType
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictFloat, StrictInt, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, WithJsonSchema, create_model
 
-from ask_panel.domain.configuration import MAX_ESTIMATE_QUESTION_CHARS, MAX_UNIT_CHARS, PanelConfiguration
+from ask_panel.domain.configuration import (
+    ESTIMATE_BOUND,
+    MAX_ESTIMATE_QUESTION_CHARS,
+    MAX_UNIT_CHARS,
+    NUMBER_RANGES,
+    TEXT_LIMITS,
+    PanelConfiguration,
+)
 from ask_panel.domain.experts import (
+    AGENT_ID_PATTERN,
+    MAX_MEMBERS,
     MAX_EXPERTISE_TERM_CHARS,
     MAX_EXPERTISE_TERMS,
     MAX_INSTRUCTIONS_CHARS,
@@ -31,6 +38,7 @@ from ask_panel.domain.llm import OutputMode
 from ask_panel.domain.panel import Panel
 from ask_panel.domain.status import PanelStatus, PanelType
 from ask_panel.domain.summary import PanelSummary as StoredSummary
+from ask_panel.domain.text import NOT_BLANK_PATTERN
 from ask_panel.domain.values import Consensus, Member, Recommendation, Round, Usage
 
 
@@ -45,11 +53,11 @@ def _configuration_model(panel_type: PanelType) -> type[BaseModel]:
         # Left out, the service decides (the seed is drawn): no default in the schema, or generated
         # clients would send it.
         key: (
-            _strict(hints[key]),
+            Annotated[hints[key], BeforeValidator(_json_type_of(hints[key]))],
             Field(
                 default=None,
                 description=TYPE_HELP.get((panel_type, key), CONFIGURATION_HELP.get(key)),
-                json_schema_extra=_no_default,
+                json_schema_extra=_bounds(key),
             ),
         )
         for key in PanelConfiguration.keys_for(panel_type)
@@ -61,21 +69,42 @@ def _configuration_model(panel_type: PanelType) -> type[BaseModel]:
     return model
 
 
-STRICT: dict[Any, Any] = {int: StrictInt, float: StrictFloat, bool: StrictBool}
+def _json_type_of(hint: Any) -> Callable[[Any], Any]:
+    """A scalar setting is taken as sent, with the JSON type the schema names: `true` is no rounds count, nor "3"
+    (pydantic's lax mode would convert them), nor 1 a boolean. A float setting takes an integer, and an integer
+    setting an integral number such as 3.0 (JSON has one kind of number; JSON Schema calls 3.0 an integer)."""
+    numeric = hint in (int, float, int | None, float | None)
+    boolean = hint in (bool, bool | None)
+
+    def check(value: Any) -> Any:
+        if numeric and isinstance(value, bool | str):
+            raise ValueError("must be a number")
+        if boolean and value is not None and not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        return value
+
+    return check
 
 
-def _strict(hint: Any) -> Any:
-    """A scalar setting is taken as sent: `true` is no rounds count, nor "3" (pydantic's lax mode would convert).
-    A float setting still takes an integer (JSON has one kind of number)."""
-    if hint in STRICT:
-        return STRICT[hint]
-    if isinstance(hint, UnionType):
-        return reduce(operator.or_, (STRICT.get(arg, arg) for arg in get_args(hint)))
-    return hint
+def _bounds(key: str) -> Callable[[dict[str, Any]], None]:
+    """The schema of one configuration key: no default, and the domain's bounds (`minimum`/`maximum` bind
+    numbers only and `maxLength`/`pattern` strings only, so `null` stays allowed)."""
+
+    def complete(schema: dict[str, Any]) -> None:
+        schema.pop("default", None)
+        if key in NUMBER_RANGES:
+            schema["minimum"], schema["maximum"] = NUMBER_RANGES[key]
+        if key in TEXT_LIMITS:
+            schema["maxLength"] = TEXT_LIMITS[key]
+            schema["minLength"] = 1
+        if key == "proposition":
+            schema["pattern"] = NOT_BLANK_PATTERN
+
+    return complete
 
 
-def _no_default(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)
+# `pattern` (documented; checked by the service): something besides whitespace, which is trimmed.
+NOT_BLANK: dict[str, JsonValue] = {"pattern": NOT_BLANK_PATTERN}
 
 
 class EstimateSetting(BaseModel):
@@ -88,10 +117,22 @@ class EstimateSetting(BaseModel):
         },
     )
 
-    question: str = Field(max_length=MAX_ESTIMATE_QUESTION_CHARS, description="The quantity asked for")
-    unit: str = Field(max_length=MAX_UNIT_CHARS, description="Its unit, as people say it (months, USD, percent)")
-    min: float = Field(description="The lowest plausible answer")
-    max: float = Field(description="The highest plausible answer (greater than min)")
+    question: str = Field(
+        max_length=MAX_ESTIMATE_QUESTION_CHARS, description="The quantity asked for", json_schema_extra=NOT_BLANK
+    )
+    unit: str = Field(
+        max_length=MAX_UNIT_CHARS,
+        description="Its unit, as people say it (months, USD, percent)",
+        json_schema_extra=NOT_BLANK,
+    )
+    min: float = Field(
+        description="The lowest plausible answer",
+        json_schema_extra={"minimum": -ESTIMATE_BOUND, "maximum": ESTIMATE_BOUND},
+    )
+    max: float = Field(
+        description="The highest plausible answer (greater than min)",
+        json_schema_extra={"minimum": -ESTIMATE_BOUND, "maximum": ESTIMATE_BOUND},
+    )
 
 
 # Where a key means something else for one type.
@@ -109,7 +150,7 @@ REQUEST_TYPES: dict[str, Any] = {"estimate": EstimateSetting | None}
 CONFIGURATION_HELP = {
     "max_rounds": "Rounds at most, 1-10 (default 3)",
     "consensus_threshold": "Stop early once consensus reaches this level, 0-1 (default 0.8)",
-    "seed": "Seeds the speaking order's shuffle, 0 to 2^63-1 (drawn at random when not given)",
+    "seed": "Seeds the speaking order's shuffle, 0 to 2^53-1 (drawn at random when not given)",
     "model": "The model for every expert that names none (default: the provider's)",
     "temperature": "Sampling temperature, 0-2 (default: the provider's)",
     "max_turns": "Turns at most, 1-100 (default: rounds times members)",
@@ -145,10 +186,17 @@ class _CreatePanel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(max_length=100_000, description="The question; 1..ASK_PANEL_MAX_QUERY_CHARS after trimming")
+    query: str = Field(
+        max_length=100_000,
+        description="The question; 1..ASK_PANEL_MAX_QUERY_CHARS after trimming",
+        json_schema_extra=NOT_BLANK,  # documented; the service checks it (422)
+    )
     panel_type: PanelType
     agent_ids: list[str] | None = Field(
-        default=None, max_length=50, description="At most 10 expert ids; none: 3-5 experts picked for the question"
+        default=None,
+        max_length=50,  # more than MAX_MEMBERS is refused by the service, which says how many it takes
+        description="At most 10 expert ids, each once; none: 3-5 experts picked for the question",
+        json_schema_extra={"maxItems": MAX_MEMBERS, "uniqueItems": True},
     )
     configuration: BaseModel | None
 
@@ -361,14 +409,24 @@ class ExecuteResponse(ResponseBody):
     message: str
 
 
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
-Role = Annotated[str, Field(min_length=1, max_length=MAX_ROLE_CHARS)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS, json_schema_extra=NOT_BLANK)]
+Role = Annotated[str, Field(min_length=1, max_length=MAX_ROLE_CHARS, json_schema_extra=NOT_BLANK)]
 Expertise = Annotated[
     list[Annotated[str, Field(max_length=MAX_EXPERTISE_TERM_CHARS)]], Field(max_length=MAX_EXPERTISE_TERMS)
 ]
-Instructions = Annotated[str, Field(min_length=1, max_length=MAX_INSTRUCTIONS_CHARS)]
+Instructions = Annotated[str, Field(min_length=1, max_length=MAX_INSTRUCTIONS_CHARS, json_schema_extra=NOT_BLANK)]
 ModelName = Annotated[str | None, Field(max_length=MAX_MODEL_CHARS)]
-ProviderName = Annotated[str | None, Field(max_length=MAX_PROVIDER_CHARS)]
+# The providers the service builds (`bootstrap.build_providers`); production without ASK_PANEL_ALLOW_SIMULATED
+# refuses `simulated` (422). Validated by the service, which names the ones it has; the document lists them.
+PROVIDERS = ("anthropic", "openai", "simulated")
+ProviderName = (
+    Annotated[
+        str,
+        Field(max_length=MAX_PROVIDER_CHARS),
+        WithJsonSchema({"type": "string", "enum": list(PROVIDERS), "description": "The expert's model provider"}),
+    ]
+    | None
+)
 OUTPUT_MODE_HELP = (
     "How this expert's model is asked for JSON: json_schema, json_object or prompt "
     "(default: its provider's ASK_PANEL_LLM_OUTPUT_MODE)."
@@ -420,10 +478,26 @@ class _ExpertChanges(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
-def _optional(annotation: Any, field: Any) -> tuple[Any, Any]:
-    """A field of PATCH's body: the same type and description, or null, and left out by default."""
+# PATCH may clear these (null); the others may be left out but not cleared (an expert always has them).
+CLEARABLE = frozenset({"model", "provider", "output_mode"})
+
+
+def _optional(name: str, annotation: Any, field: Any) -> tuple[Any, Any]:
+    """A field of PATCH's body: the same type and description, left out by default; null where it may be cleared
+    (the document says so; the service refuses null for the others)."""
     description = getattr(field, "description", None)
-    return annotation | None, Field(default=None, description=description)
+    extra = None if name in CLEARABLE else _never_null
+    return annotation | None, Field(default=None, description=description, json_schema_extra=extra)
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    """An optional field's schema without its `null` alternative (and without the implied `default: null`)."""
+    alternatives = [a for a in schema.pop("anyOf", []) if a != {"type": "null"}]
+    schema.pop("default", None)
+    if len(alternatives) == 1:
+        schema.update(alternatives[0])
+    elif alternatives:
+        schema["anyOf"] = alternatives
 
 
 # At type-checking time each is its base; at run time the model made from EXPERT_FIELDS.
@@ -443,13 +517,22 @@ else:
         __base__=_NewExpert,
         __doc__="A new tenant expert: its id and its definition.",
         **EXPERT_FIELDS,
-        agent_id=(str, Field(min_length=2, max_length=64)),
+        agent_id=(
+            str,
+            Field(
+                min_length=2,
+                max_length=64,
+                pattern=AGENT_ID_PATTERN.pattern,
+                description="lowercase letters, digits, '_' or '-', starting with a letter or digit",
+            ),
+        ),
     )
     UpdateAgentRequest = create_model(
         "UpdateAgentRequest",
         __base__=_ExpertChanges,
-        __doc__="Some fields of a tenant expert (PATCH); `null` clears `model`, `provider` or `output_mode`.",
-        **{name: _optional(*declared) for name, declared in EXPERT_FIELDS.items()},
+        __doc__="Some fields of a tenant expert (PATCH); `null` clears `model`, `provider` or `output_mode` "
+        "(the other fields may be left out, not cleared).",
+        **{name: _optional(name, *declared) for name, declared in EXPERT_FIELDS.items()},
     )
 
 

@@ -18,6 +18,20 @@ MAX_ESTIMATE_QUESTION_CHARS = 300
 MAX_UNIT_CHARS = 40
 MAX_PANEL_TOKENS = 1_000_000_000
 MAX_PANEL_COST_USD = 1_000_000.0
+ESTIMATE_BOUND = 1e15  # an estimate's min and max lie within ±this
+# The range of each numeric key (inclusive), checked by `validate` and stated in the OpenAPI document.
+NUMBER_RANGES: dict[str, tuple[int, int] | tuple[float, float]] = {
+    "max_rounds": (1, 10),
+    "consensus_threshold": (0.0, 1.0),
+    "seed": (0, 2**53 - 1),  # the largest integer every JSON parser keeps exactly (I-JSON, RFC 7493)
+    "temperature": (0.0, 2.0),
+    "max_turns": (1, 100),
+    "stability_tolerance": (0.0, 1.0),
+    "max_tokens": (1, MAX_PANEL_TOKENS),
+    "max_cost_usd": (0.0, MAX_PANEL_COST_USD),
+}
+# The longest value of each text key (at least one character that is not whitespace for the proposition).
+TEXT_LIMITS = {"model": MAX_MODEL_NAME_CHARS, "proposition": MAX_PROPOSITION_CHARS}
 
 # The keys only some panel types read; every other key applies to every type. A key sent for a type
 # that does not read it is refused rather than silently ignored.
@@ -67,7 +81,7 @@ class EstimateSpec:
         if not isinstance(self.unit, str) or not 0 < len(self.unit.strip()) <= MAX_UNIT_CHARS:
             raise InvalidInput(f"configuration.estimate.unit must be a string of 1..{MAX_UNIT_CHARS} characters")
         for name in ("min", "max"):
-            _number_in(f"estimate.{name}", getattr(self, name), -1e15, 1e15)
+            _number_in(f"estimate.{name}", getattr(self, name), -ESTIMATE_BOUND, ESTIMATE_BOUND)
         if not self.min < self.max:
             raise InvalidInput("configuration.estimate.min must be less than configuration.estimate.max")
 
@@ -125,32 +139,32 @@ class PanelConfiguration:
         return config
 
     def validate(self) -> None:
-        _int_in("max_rounds", self.max_rounds, 1, 10)
-        _number_in("consensus_threshold", self.consensus_threshold, 0.0, 1.0)
-        _int_in("seed", self.seed, 0, 2**63 - 1)
+        _int_in("max_rounds", self.max_rounds, *NUMBER_RANGES["max_rounds"])
+        _number_in("consensus_threshold", self.consensus_threshold, *NUMBER_RANGES["consensus_threshold"])
+        _int_in("seed", self.seed, *NUMBER_RANGES["seed"])
         if self.model is not None and (
             not isinstance(self.model, str) or not 0 < len(self.model) <= MAX_MODEL_NAME_CHARS
         ):
             raise InvalidInput(f"configuration.model must be a string of 1..{MAX_MODEL_NAME_CHARS} characters")
         if self.temperature is not None:
-            _number_in("temperature", self.temperature, 0.0, 2.0)
+            _number_in("temperature", self.temperature, *NUMBER_RANGES["temperature"])
         if self.max_turns is not None:
-            _int_in("max_turns", self.max_turns, 1, 100)
+            _int_in("max_turns", self.max_turns, *NUMBER_RANGES["max_turns"])
         if self.proposition is not None and (
             not isinstance(self.proposition, str) or not 0 < len(self.proposition.strip()) <= MAX_PROPOSITION_CHARS
         ):
             raise InvalidInput(f"configuration.proposition must be a string of 1..{MAX_PROPOSITION_CHARS} characters")
         if not isinstance(self.shuffle_order, bool):
             raise InvalidInput("configuration.shuffle_order must be a boolean")
-        _number_in("stability_tolerance", self.stability_tolerance, 0.0, 1.0)
+        _number_in("stability_tolerance", self.stability_tolerance, *NUMBER_RANGES["stability_tolerance"])
         if self.estimate is not None:
             if not isinstance(self.estimate, EstimateSpec):
                 raise InvalidInput("configuration.estimate must be an object with question, unit, min and max")
             self.estimate.validate()
         if self.max_tokens is not None:
-            _int_in("max_tokens", self.max_tokens, 1, MAX_PANEL_TOKENS)
+            _int_in("max_tokens", self.max_tokens, *NUMBER_RANGES["max_tokens"])
         if self.max_cost_usd is not None:
-            _number_in("max_cost_usd", self.max_cost_usd, 0.0, MAX_PANEL_COST_USD)
+            _number_in("max_cost_usd", self.max_cost_usd, *NUMBER_RANGES["max_cost_usd"])
 
 
 def _int_in(name: str, value: object, low: int, high: int) -> None:

@@ -15,6 +15,10 @@ from typing import Any
 from ask_panel.domain.errors import InvalidInput
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Python's whitespace (what `str.strip()` removes), spelled out: a JSON Schema `pattern` that a text
+# matches when it holds something besides whitespace (ECMA's `\s` differs from Python's in a few characters).
+WHITESPACE_CLASS = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = f"[^{WHITESPACE_CLASS}]"
 
 
 def storable(value: str, what: str) -> str:
