@@ -67,7 +67,9 @@ def checks_not_applicable(case: Any, response: Any) -> list[Any]:
       replaces the bearer token and the tenant header), but one is required, which OpenAPI 3.1 cannot
       say of parameters; such a request is a documented 400;
     - a panel naming experts that do not exist (422 `unknown-agents`): a reference to data, like a path
-      id that names nothing (404), not a shape a schema can rule out.
+      id that names nothing (404), not a shape a schema can rule out;
+    - an order between two values, which JSON Schema cannot state between parameters or properties:
+      usage `from` after `to` (400), a Delphi estimate whose `min` is not below its `max` (422).
     `response_schema_conformance` for event streams: schemathesis reads a 3.1 document's `text/event-stream`
     `schema` as one event, while this document gives it OpenAPI 3.2's meaning (the whole stream, a string;
     each event's schema in `x-itemSchema`, as generated clients read it). `stream_frames_conformance` below
@@ -85,8 +87,14 @@ def checks_not_applicable(case: Any, response: Any) -> list[Any]:
     is_stream = case.path.endswith(("/stream", "/ws"))
     names = {name.lower() for name in (case.headers or {})}
     no_stream_credentials = is_stream and "x-tenant-id" not in names and "ticket" not in (case.query or {})
-    unknown_experts = response.status_code == 422 and response.json().get("type", "").endswith("/unknown-agents")
-    excluded: list[Any] = [positive_data_acceptance] if no_stream_credentials or unknown_experts else []
+    problem = response.json() if response.status_code in (400, 422) else {}
+    unknown_experts = problem.get("type", "").endswith("/unknown-agents")
+    query = case.query or {}
+    detail = str(problem.get("detail", ""))
+    usage_out_of_order = case.path == "/api/v1/usage" and "from" in query and "must not be after" in detail
+    estimate_out_of_order = "estimate.min must be less than" in detail
+    inexpressible = no_stream_credentials or unknown_experts or usage_out_of_order or estimate_out_of_order
+    excluded: list[Any] = [positive_data_acceptance] if inexpressible else []
     if case.path.startswith("/api/v1/panels/"):
         excluded.append(use_after_free)
     if response.headers.get("content-type", [""])[0].startswith("text/event-stream"):

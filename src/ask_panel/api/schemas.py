@@ -24,10 +24,10 @@ from ask_panel.domain.configuration import (
 )
 from ask_panel.domain.experts import (
     AGENT_ID_PATTERN,
-    MAX_MEMBERS,
     MAX_EXPERTISE_TERM_CHARS,
     MAX_EXPERTISE_TERMS,
     MAX_INSTRUCTIONS_CHARS,
+    MAX_MEMBERS,
     MAX_MODEL_CHARS,
     MAX_NAME_CHARS,
     MAX_PROVIDER_CHARS,
