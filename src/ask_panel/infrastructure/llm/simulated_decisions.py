@@ -166,8 +166,9 @@ class Decisions:
                 text = proposition_for(question)
             case "estimate_question" | "quantity" | "question":
                 text = estimate_question(question)
-            case "unit":
-                text = unit_for(self._frame_context()).name
+            case "unit":  # as people say it: 'percent', not '%'
+                name = unit_for(self._frame_context()).name
+                text = "percent" if name == "%" else name
             case "decision":
                 text = self._recommendation()
             case "settle":
@@ -227,9 +228,13 @@ class Decisions:
         conditions = [c for v in supporters for c in conditions_in(v.text)]
         proviso = f", provided that {conditions[0]}" if conditions else ""
         if estimate and re.search(r"Delphi|estimate", self.ctx.prompt):
-            unit = unit_for(self.ctx)
-            head = f"The panel's estimate is {unit.fmt(float(estimate[-1]))}"
-            return f"{head}, and it recommends '{modal}'{proviso}." if modal else f"{head}."
+            # the facilitator's outcome states the estimate itself: the recommendation says what to plan on
+            value = unit_for(self.ctx).fmt(float(estimate[-1]))
+            if modal is None:
+                return f"Plan on {value}{proviso}."
+            if option_for_estimate([modal], float(estimate[-1])) is not None:
+                return f"Plan on {value}, within the panel's range of '{modal}'{proviso}."
+            return f"The panel recommends '{modal}'{proviso}."
         if modal:
             return f"The panel recommends '{modal}'{proviso}."
         return f"The panel recommends testing the riskiest assumption about {self.ctx.question.topic} first."
