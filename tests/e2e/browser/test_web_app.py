@@ -49,6 +49,8 @@ def ask(page: Page, *, panel_type: str, rounds: int, experts: list[str] | None =
             page.get_by_role("checkbox", name=re.compile(re.escape(name))).check()
         page.get_by_label("Filter experts").fill("")
     page.get_by_label("Rounds", exact=True).fill(str(rounds))
+    if "threshold" in fields:
+        page.get_by_label("Consensus threshold (%)").fill(fields["threshold"])
     if "proposition" in fields:
         page.get_by_label("Proposition to debate").fill(fields["proposition"])
     page.get_by_role("button", name="Convene the panel").click()
@@ -164,7 +166,10 @@ def test_after_a_dropped_connection_the_transcript_resumes_with_no_message_twice
     tenant = new_tenant()
     sign_in_locally(page, tenant)
     assert page.evaluate("document.documentElement.dataset.transport") == transport
-    panel_id = ask(page, panel_type="Structured", rounds=3, experts=["Dr. Maya Chen", "Dr. Samuel Okafor"])
+    # A threshold of 100% keeps the panel going for all its rounds: events arrive while the network is down.
+    panel_id = ask(
+        page, panel_type="Structured", rounds=3, experts=["Dr. Maya Chen", "Dr. Samuel Okafor"], threshold="100"
+    )
     page.locator(".transcript [data-event-id]").first.wait_for()
 
     # The network drops, and stays down while the panel goes on.
