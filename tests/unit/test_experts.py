@@ -25,12 +25,20 @@ def test_the_catalogue_has_at_least_ten_complete_personas() -> None:
         ("How do we get CMS coverage and reimbursement codes?", "reimbursement_expert"),
         ("Is our EU MDR notified body plan realistic?", "eu_mdr_expert"),
         ("What sample size and power does the pivotal trial need?", "biostatistics_expert"),
+        # Inflections count: "prices" meets the expertise term "pricing".
+        ("Should we raise our subscription prices by 10% this quarter?", "commercial_expert"),
     ],
 )
 def test_selection_picks_the_relevant_expert_first(query: str, expected: str) -> None:
     chosen = select_experts(query, BUILTIN_EXPERTS)
     assert 3 <= len(chosen) <= 5
     assert chosen[0].agent_id == expected
+
+
+def test_a_pricing_question_gets_experts_of_prices_and_value_not_of_regulation() -> None:
+    chosen = {e.agent_id for e in select_experts("How should we price the device for hospitals?", BUILTIN_EXPERTS)}
+    assert {"commercial_expert", "reimbursement_expert"} <= chosen
+    assert "fda_expert" not in chosen
 
 
 def test_selection_always_gives_at_least_three_experts() -> None:

@@ -184,6 +184,7 @@ BUILTIN_EXPERTS: tuple[Expert, ...] = (
             "economic model",
             "outcomes",
             "cost",
+            "price",
         ],
         "Build the value case: cost-effectiveness, budget impact, outcomes that matter to payers and "
         "hospitals, and the data needed to support them.",
@@ -246,7 +247,20 @@ BUILTIN_EXPERTS: tuple[Expert, ...] = (
         "commercial_expert",
         "Nina Patel",
         "Commercial strategy lead",
-        ["commercial", "launch", "market", "sales", "competition", "adoption", "strategy", "pricing"],
+        [
+            "commercial",
+            "launch",
+            "market",
+            "sales",
+            "competition",
+            "adoption",
+            "strategy",
+            "pricing",
+            "subscription",
+            "revenue",
+            "customers",
+            "churn",
+        ],
         "Weigh the commercial case: target market, competition, adoption barriers, launch sequencing and "
         "how the regulatory choice changes time to revenue.",
     ),
@@ -255,18 +269,35 @@ BUILTIN_EXPERTS: tuple[Expert, ...] = (
 BUILTIN_BY_ID: dict[str, Expert] = {e.agent_id: e for e in BUILTIN_EXPERTS}
 
 _WORD = re.compile(r"[a-z0-9()]+(?:[-'][a-z0-9]+)*")
+# Endings stripped so that a word and its inflections meet ("prices", "pricing" and "price" all read "pric").
+_ENDINGS = ("ations", "ation", "ings", "ing", "ies", "es", "ed", "s", "e")
+
+
+def stem(word: str) -> str:
+    """The word without its commonest English ending, keeping at least three letters."""
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)] + ("y" if ending == "ies" else "")
+    return word
+
+
+def _stems(text: str) -> list[str]:
+    return [stem(w) for w in _WORD.findall(text.lower())]
 
 
 def relevance(expert: Expert, query: str) -> int:
-    """How many of the expert's expertise terms and role words appear in the query."""
-    text = query.lower()
-    words = set(_WORD.findall(text))
+    """How many of the expert's expertise terms and role words appear in the query, inflections included."""
+    query_stems = _stems(query)
+    words = set(query_stems)
+    phrase = f" {' '.join(query_stems)} "
     score = 0
     for term in expert.expertise:
-        term_l = term.lower()
-        if (" " in term_l and term_l in text) or term_l in words:
+        term_stems = _stems(term)
+        if len(term_stems) > 1:
+            score += 2 if f" {' '.join(term_stems)} " in phrase else 0
+        elif term_stems and term_stems[0] in words:
             score += 2
-    score += sum(1 for w in _WORD.findall(expert.role.lower()) if len(w) > 3 and w in words)
+    score += sum(1 for w in _WORD.findall(expert.role.lower()) if len(w) > 3 and stem(w) in words)
     return score
 
 
