@@ -85,15 +85,25 @@ def test_a_long_dissent_wraps_under_its_own_text() -> None:
     assert continued and all(line.startswith("│     ") for line in continued), lines
 
 
-def test_a_round_s_feedback_wraps_indented_under_the_turns() -> None:
-    data: dict[str, Any] = {
-        "round": 2,
-        "messages": 3,
-        "feedback": {"distribution": {"n": 2, "median": 48.5, "q1": 43.75, "q3": 53.25}, "unit": "%"},
-    }
-    event = Event(10, EventType.ROUND_COMPLETE, data, event_of("round_complete", data))
+def round_complete(number: int, feedback: dict[str, Any]) -> Event:
+    data: dict[str, Any] = {"round": number, "messages": 3, "feedback": feedback}
+    return Event(10 + number, EventType.ROUND_COMPLETE, data, event_of("round_complete", data))
+
+
+def test_a_debate_s_proposition_is_shown_once_in_words_and_wraps_indented() -> None:
+    proposition = "We should raise our subscription prices by 10% this quarter, starting with new customers."
     out = io.StringIO()
-    LiveView(Console(file=out, width=60, color_system=None, force_terminal=False)).show(event)
+    view = LiveView(Console(file=out, width=60, color_system=None, force_terminal=False))
+    view.show(round_complete(1, {"proposition": proposition}))
+    view.show(round_complete(2, {"proposition": proposition}))
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
-    assert len(lines) >= 2 and lines[0].startswith("  feedback: {")
+    assert lines[0].rstrip() == "  proposition: We should raise our subscription prices by"
+    assert "{" not in out.getvalue() and out.getvalue().count("proposition:") == 1
     assert all(line.startswith("  ") and len(line) <= 60 for line in lines), lines
+
+
+def test_delphi_feedback_is_not_repeated_after_the_facilitator_said_it() -> None:
+    delphi = {"distribution": {"n": 2, "median": 48.5, "q1": 43.75, "q3": 53.25}, "unit": "%", "positions": {"a": 2}}
+    out = io.StringIO()
+    LiveView(Console(file=out, width=60, color_system=None, force_terminal=False)).show(round_complete(2, delphi))
+    assert out.getvalue().strip() == ""

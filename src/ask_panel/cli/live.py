@@ -47,6 +47,7 @@ class LiveView:
         self._live = self._new_live()
         self.paused = False
         self._held: list[Event] = []
+        self._shown_feedback: dict[str, Any] = {}
 
     def __enter__(self) -> Self:
         self._live.start()
@@ -129,9 +130,10 @@ class LiveView:
         self._refresh()
 
     def _on_round_complete(self, data: dict[str, Any]) -> None:
-        feedback = data.get("feedback")
-        if feedback:
-            text = Text(f"feedback: {json.dumps(feedback, ensure_ascii=False)}", style="dim")
+        line = feedback_line(data.get("feedback") or {}, self._shown_feedback)
+        self._shown_feedback.update(data.get("feedback") or {})
+        if line:
+            text = Text(line, style="dim")
             self.console.print(Padding(text, (0, 0, 0, 2), expand=False))  # wrapped lines stay indented
 
     def _on_consensus_update(self, data: dict[str, Any]) -> None:
@@ -224,3 +226,17 @@ class JsonLines:
 
 
 __all__ = ["EventType", "JsonLines", "LiveView"]
+
+
+# Delphi's facilitator says its round feedback in a turn of its own; the view does not repeat it.
+_SAID_IN_THE_TRANSCRIPT = frozenset({"distribution", "positions", "estimate_question", "unit"})
+
+
+def feedback_line(feedback: dict[str, Any], shown: dict[str, Any]) -> str | None:
+    """A round's feedback in words (e.g. the debated proposition), leaving out what was shown before."""
+    parts = [
+        f"{key.replace('_', ' ')}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+        for key, value in feedback.items()
+        if key not in _SAID_IN_THE_TRANSCRIPT and shown.get(key) != value
+    ]
+    return "; ".join(parts) or None
