@@ -81,15 +81,15 @@ async def test_cancelling_a_running_panel_stops_it_and_nothing_is_appended_after
             if any(t == "expert_speaking" for _, t in await events_of(container, pid)):
                 break
             await asyncio.sleep(0.01)
-        calls_before = container.providers.get(None).wrapped.calls  # type: ignore[attr-defined]
         response = await client.delete(f"/api/v1/panels/{pid}", headers=headers_for())
         assert response.status_code == 204
+        calls_at_cancel = container.providers.get(None).wrapped.calls  # type: ignore[attr-defined]
         at_cancel = await events_of(container, pid)
         assert at_cancel[-1][1] == "panel_cancelled"
         assert not container.pool.running, "the run's task was cancelled, not left to finish"
         await asyncio.sleep(0.3)
         assert await events_of(container, pid) == at_cancel
-        assert container.providers.get(None).wrapped.calls == calls_before  # type: ignore[attr-defined]
+        assert container.providers.get(None).wrapped.calls == calls_at_cancel  # type: ignore[attr-defined]
         got = (await client.get(f"/api/v1/panels/{pid}", headers=headers_for())).json()
         assert got["status"] == "cancelled"
         assert got["total_messages"] == Counter(t for _, t in at_cancel)["expert_speaking"]

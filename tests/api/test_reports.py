@@ -10,9 +10,14 @@ EXPERTS = ["fda_expert", "clinical_expert", "reimbursement_expert"]
 
 
 async def finished_panel(client: httpx2.AsyncClient) -> dict[str, object]:
-    created = await create_panel(client, agent_ids=EXPERTS, configuration={"max_rounds": 2, "consensus_threshold": 1.0})
+    """A two-round panel. The seed is pinned: a few seeds in a hundred agree unanimously after round 1 and stop."""
+    created = await create_panel(
+        client, agent_ids=EXPERTS, configuration={"max_rounds": 2, "consensus_threshold": 1.0, "seed": 11}
+    )
     await client.post(f"/api/v1/panels/{created['panel_id']}/execute", headers=headers_for())
-    return await wait_for_status(client, str(created["panel_id"]), {"completed"})
+    panel = await wait_for_status(client, str(created["panel_id"]), {"completed"})
+    assert [r["round_number"] for r in panel["discussions"]] == [1, 2], "this seed no longer runs two rounds"  # type: ignore[index]
+    return panel
 
 
 async def report(client: httpx2.AsyncClient, panel_id: object, fmt: str, tenant: str = TENANT_A) -> httpx2.Response:

@@ -45,7 +45,7 @@ def panel_body(**configuration: Any) -> dict[str, Any]:
         "query": "What is our FDA 510(k) strategy for this device?",
         "panel_type": "structured",
         "agent_ids": ["fda_expert", "clinical_expert", "reimbursement_expert"],
-        "configuration": {"max_rounds": 1, **configuration},
+        "configuration": {"max_rounds": 1, "seed": 11, **configuration},
     }
 
 

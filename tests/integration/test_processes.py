@@ -21,7 +21,7 @@ PANEL = {
     "query": "What is our FDA 510(k) strategy for this device?",
     "panel_type": "structured",
     "agent_ids": ["fda_expert", "clinical_expert", "reimbursement_expert"],
-    "configuration": {"max_rounds": 3, "consensus_threshold": 1.0},
+    "configuration": {"max_rounds": 3, "consensus_threshold": 1.0, "seed": 11},
 }
 
 
