@@ -6,6 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The lowest line coverage `make test` accepts under CI=true (where every backend's tests run).
 COVERAGE_FLOOR ?= 90
+# pytest-xdist workers for `make test`: most tests wait on servers, browsers and processes rather than
+# compute, so two workers halve the suite's time on a two-core machine (`TEST_WORKERS=0` runs it serially).
+TEST_WORKERS ?= 2
 FAST_TESTS := tests/unit tests/contract tests/api
 FAST_MARKERS := not (sqlite or postgres or redis or slow or fuzz)
 
@@ -47,7 +50,7 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install lint typecheck
-	$(BIN)/pytest -q --cov --cov-report=term $(if $(filter true 1 yes,$(CI)),--cov-fail-under=$(COVERAGE_FLOOR))
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --cov --cov-report=term $(if $(filter true 1 yes,$(CI)),--cov-fail-under=$(COVERAGE_FLOOR))
 
 # Unit, contract and API tests on the in-memory adapters (no database server, no processes).
 test-fast: install

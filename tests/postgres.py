@@ -11,7 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import psycopg
@@ -67,7 +67,9 @@ class PostgresTemplate:
         with admin:
             exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
             if not exists:
-                admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '{APP_PASSWORD}'")
+                # two pytest-xdist workers can both find the role missing: the second one's CREATE loses
+                with suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                    admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '{APP_PASSWORD}'")
             admin.execute(f'CREATE DATABASE "{name}"')
         upgrade(owner_url(name))
         asyncio.run(apply_schema(build_app(owner_url(name))))

@@ -16,7 +16,7 @@ async def finished_panel(client: httpx2.AsyncClient) -> dict[str, object]:
     )
     await client.post(f"/api/v1/panels/{created['panel_id']}/execute", headers=headers_for())
     panel = await wait_for_status(client, str(created["panel_id"]), {"completed"})
-    assert [r["round_number"] for r in panel["discussions"]] == [1, 2], "this seed no longer runs two rounds"  # type: ignore[index]
+    assert [r["round_number"] for r in panel["discussions"]] == [1, 2], "this seed no longer runs two rounds"
     return panel
 
 

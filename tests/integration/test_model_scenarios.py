@@ -45,6 +45,24 @@ SYNTHESIS = {
 # One answer that reads as prose and holds every structured step's keys: what llmock, whose replies
 # cannot depend on the request, says to every call of a panel.
 UNIVERSAL = f"{PROSE}\n```json\n{json.dumps({**FRAME, **STANCE, **SYNTHESIS})}\n```"
+# The same in as few words as every step still reads: for a test that streams each piece slowly.
+BRIEF_PROSE = "Pair the rise with a premium tier."
+BRIEF_UNIVERSAL = (
+    f"{BRIEF_PROSE}\n```json\n"
+    + json.dumps(
+        {
+            "options": ["Raise", "Hold"],
+            "position": "Raise",
+            "confidence": 0.8,
+            "ranking": ["Raise", "Hold"],
+            "recommendation": "Raise prices.",
+            "rationale": "Margins.",
+            "agreement_points": [],
+            "dissent": [],
+        }
+    )
+    + "\n```"
+)
 
 
 # ---- fakellm rules ---------------------------------------------------------------------------------
@@ -375,14 +393,16 @@ async def test_duplicate_options_from_a_schema_filling_server_fall_back(sqlite_u
 
 
 async def test_slow_tokens_are_waited_for_as_long_as_they_keep_coming(sqlite_url: str, tmp_path: Path) -> None:
-    # every streamed piece waits 40 ms: an answer of 40+ pieces takes longer than the 0.5 s timeout,
-    # which bounds the silence between two pieces, not the whole answer
-    with llmock(tmp_path / "slow", "--stream-chunk-delay-ms", "40") as slow:
-        slow.script(says_universal())
-        async with service(sqlite_url, slow.url, llm_timeout_s=0.5, llm_max_attempts=1) as (_container, client):
-            panel = await run_panel(client)
+    # every streamed piece waits 25 ms: an answer of 20+ pieces takes longer than the 0.3 s timeout,
+    # which bounds the silence between two pieces, not the whole answer (a brief answer and two experts
+    # keep the panel's ten or so calls to a few seconds)
+    brief = {"type": "reply", "text": BRIEF_UNIVERSAL, "times": None}
+    with llmock(tmp_path / "slow", "--stream-chunk-delay-ms", "25") as slow:
+        slow.script(brief)
+        async with service(sqlite_url, slow.url, llm_timeout_s=0.3, llm_max_attempts=1) as (_container, client):
+            panel = await run_panel(client, EXPERTS[:2])
         pieces = [r["chunks_sent"] for r in completed_calls(slow)]
 
     assert_completed(panel, degraded=False)
-    assert min(pieces) > 0.5 / 0.040, "each answer streamed for longer than the timeout"
-    assert all(PROSE in m["content"] for m in expert_messages(panel))
+    assert min(pieces) > 0.3 / 0.025, "each answer streamed for longer than the timeout"
+    assert all(BRIEF_PROSE in m["content"] for m in expert_messages(panel))
