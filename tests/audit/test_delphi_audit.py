@@ -68,7 +68,15 @@ def test_every_estimate_lies_in_the_range_and_the_result_reports_it_with_its_iqr
         assert estimate["iqr"] == pytest.approx(estimate["q3"] - estimate["q1"], abs=0.01)
         rec = run.panel.final_recommendation
         assert rec is not None and rec.recommendation.startswith("Estimate: ")
-        assert estimate["unit"] in rec.recommendation and "interquartile range" in rec.recommendation
+        assert estimate["unit"] in rec.recommendation
+        given = {m.stance.estimate for m in experts(run.panel) if m.round == last.round_number and m.stance is not None}
+        if len(given) == 1:  # no spread: said in words, never "8 to 8 months (IQR 0)"
+            assert f"estimate {estimate['median']:g} {estimate['unit']}; no spread" in rec.recommendation
+            assert "interquartile range" not in rec.recommendation and "IQR" not in rec.recommendation
+        elif estimate["iqr"] == 0:
+            assert "the middle half of the" in rec.recommendation
+        else:
+            assert "interquartile range" in rec.recommendation
 
 
 def test_rounds_feed_back_median_and_iqr_until_the_distribution_is_stable_or_rounds_run_out(runs: list[Run]) -> None:
@@ -84,7 +92,11 @@ def test_rounds_feed_back_median_and_iqr_until_the_distribution_is_stable_or_rou
             summary = rnd.feedback["distribution"]
             distributions.append(Distribution(summary["n"], summary["median"], summary["q1"], summary["q3"]))
             feedback = [m for m in rnd.messages if m.role == "facilitator"]
-            assert len(feedback) == 1 and "median" in feedback[0].content and "IQR" in feedback[0].content
+            assert len(feedback) == 1
+            if summary["iqr"]:
+                assert "median" in feedback[0].content and "IQR" in feedback[0].content
+            else:  # in words: "all three panelists estimate 8 months; no spread", never "(IQR 0)"
+                assert "estimate" in feedback[0].content and "IQR" not in feedback[0].content
             assert estimate["unit"] in feedback[0].content
         for earlier in range(1, len(distributions) - 1):
             assert not is_stable(distributions[earlier - 1], distributions[earlier], tolerance, span)

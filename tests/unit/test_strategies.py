@@ -125,7 +125,7 @@ async def test_delphi_feeds_back_an_anonymous_distribution_and_stops_when_stable
         panel, events = await run_panel(container, "delphi", THREE, max_rounds=5, consensus_threshold=1.0)
     assert len(panel.rounds) == 2, "identical estimates in rounds 1 and 2: stable, stop"
     feedback = [m for m in panel.rounds[0].messages if m.role == "facilitator"]
-    assert len(feedback) == 1 and "median 60" in feedback[0].content
+    assert len(feedback) == 1 and "all three panelists estimate 60 percent; no spread" in feedback[0].content
     assert panel.rounds[0].feedback is not None
     assert panel.rounds[0].feedback["distribution"]["iqr"] == 0
     second_round = [c for c in provider.calls if c.title is None and "Delphi round 2" in c.prompt]

@@ -70,6 +70,10 @@ class Distribution:
     median: float
     q1: float
     q3: float
+    low: float | None = None
+    """The lowest estimate (not part of the feedback's `summary`; the wording says whether all agree)."""
+    high: float | None = None
+    """The highest estimate."""
 
     @property
     def iqr(self) -> float:
@@ -84,7 +88,14 @@ class Distribution:
         if not estimates:
             return None
         q1, median, q3 = quartiles(estimates)
-        return cls(len(estimates), significant(median), significant(q1), significant(q3))
+        return cls(
+            len(estimates),
+            significant(median),
+            significant(q1),
+            significant(q3),
+            significant(min(estimates)),
+            significant(max(estimates)),
+        )
 
 
 def measure(stances: Mapping[str, Stance | None], options: Sequence[str], *, span: float = 100.0) -> Consensus:

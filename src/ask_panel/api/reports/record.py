@@ -66,11 +66,17 @@ class RecordRecommendation(BaseModel):
 
     @property
     def estimate_summary(self) -> str | None:
-        """A Delphi estimate for people: `14 months (IQR 12-18, 5 panelists)`."""
+        """A Delphi estimate for people: `14 months (IQR 12-18, 5 panelists)`, or `8 months (all 3
+        panelists agree; no spread)`, never `IQR 8-8`."""
         e = self.estimate
         if not e or e.get("median") is None:
             return None
-        return f"{e['median']:g} {e.get('unit', '')} (IQR {e['q1']:g}-{e['q3']:g}, {e.get('n', 0)} panelists)"
+        amount, n = f"{e['median']:g} {e.get('unit', '')}".rstrip(), e.get("n", 0)
+        if e["q1"] != e["q3"]:
+            return f"{amount} (IQR {e['q1']:g}-{e['q3']:g}, {n} panelists)"
+        if n <= 4:  # up to four panelists, equal quartiles mean every estimate is the same
+            return f"{amount} (all {n} panelists agree; no spread)" if n > 1 else f"{amount} (one panelist)"
+        return f"{amount} (the middle half of the {n} panelists agree; no interquartile spread)"
 
 
 class RecordUsage(BaseModel):

@@ -10,7 +10,8 @@ Algorithm:
    the range (the stance schema carries the range) and a confidence, seeing only the anonymised
    feedback of the previous round.
 3. The facilitator feeds back the distribution as a message: median and interquartile range in the
-   estimate's unit, with the position counts.
+   estimate's unit (in words when the estimates do not spread, `estimates.py`), with the position
+   counts.
 4. Stopping rule: from round 2, the panel stops when the distribution is stable, that is its IQR
    moved by at most `stability_tolerance` times the range's width since the previous round and its
    median by at most half that (defaults: 10 % and 5 % of the range), or at `max_rounds`. The
@@ -35,6 +36,7 @@ from ask_panel.domain.configuration import MAX_ESTIMATE_QUESTION_CHARS, MAX_UNIT
 from ask_panel.domain.consensus import Distribution, significant
 from ask_panel.domain.errors import InvalidInput
 from ask_panel.domain.panel import Panel
+from ask_panel.domain.strategies.estimates import described, headline, number
 from ask_panel.domain.strategies.fallbacks import delphi_frame
 from ask_panel.domain.strategies.port import Discussion
 from ask_panel.domain.strategies.prompts import clip, expert_prompt, order_for_round, system, user
@@ -69,20 +71,6 @@ def round_distribution(panel: Panel, number: int) -> Distribution | None:
         if m.role == "expert" and m.stance is not None and m.stance.estimate is not None
     ]
     return Distribution.of(estimates)
-
-
-def number(value: float) -> str:
-    """A number for people: at most 4 significant digits, no exponent, no trailing zeros."""
-    rounded = float(significant(value))
-    text = f"{rounded:.6f}".rstrip("0").rstrip(".") if not rounded.is_integer() else f"{int(rounded)}"
-    return text
-
-
-def described(distribution: Distribution, unit: str) -> str:
-    return (
-        f"median {number(distribution.median)} {unit}, interquartile range {number(distribution.q1)} to "
-        f"{number(distribution.q3)} {unit} (IQR {number(distribution.iqr)}) over {distribution.n} panelists"
-    )
 
 
 class DelphiStrategy:
@@ -166,11 +154,7 @@ class DelphiStrategy:
             "max": significant(spec.max),
             **final.summary(),
         }
-        headline = (
-            f"Estimate: {number(final.median)} {spec.unit} (interquartile range {number(final.q1)} to "
-            f"{number(final.q3)} {spec.unit}, {final.n} panelists)."
-        )
-        return _with_estimate(result, estimate, headline)
+        return _with_estimate(result, estimate, headline(final, spec.unit))
 
 
 def last_distribution(panel: Panel) -> Distribution | None:

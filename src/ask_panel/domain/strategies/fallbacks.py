@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 
 from ask_panel.domain.consensus import Distribution
 from ask_panel.domain.panel import Panel
+from ask_panel.domain.strategies.estimates import in_a_sentence
 from ask_panel.domain.strategies.port import DecisionFallback, FallenBack
 from ask_panel.domain.strategies.prompts import clip
 from ask_panel.domain.values import Stance
@@ -202,7 +203,7 @@ def _tallied(
     estimates = [s.estimate for s in stances.values() if s is not None and s.estimate is not None]
     spread = Distribution.of(estimates)
     if spread is not None:
-        rationale += f" Median estimate {spread.median:g} (interquartile range {spread.q1:g}-{spread.q3:g})."
+        rationale += f" {in_a_sentence(spread)}"
     if words and "{" not in words:
         rationale += f" The {by} wrote: {clip(words, 1200)}"
     return FallenBack(

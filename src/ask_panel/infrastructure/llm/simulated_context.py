@@ -29,7 +29,9 @@ _ROUND = re.compile(r"\bRound (\d+)(?::|,)|\bDelphi round (\d+)", re.I)
 _SIDE = re.compile(r"You (?:are|argue as) an? (proponent|opponent)\b", re.I)
 _PROPOSITION = re.compile(r"^Proposition: ([^\n]+)$", re.M)
 _ASKED = re.compile(r"The moderator asks you: ([^\n]+)")
-_MEDIAN = re.compile(r"median (-?\d+(?:\.\d+)?)")
+_MEDIAN = re.compile(r"\bmedian (-?\d+(?:\.\d+)?)|\bpanelists? estimates? (-?\d+(?:\.\d+)?)")
+"""The group's central estimate as the facilitator states it (`domain/strategies/estimates.py`): 'median 13
+months, interquartile range ...', or, when the estimates do not spread, 'all three panelists estimate 8 months'."""
 _NUMERIC = re.compile(r"^Numeric question[^:\n]*: ([^\n]+)$", re.M)
 
 
@@ -107,6 +109,11 @@ def concern_in(text: str, kinds: tuple[str, ...] = ("concerns", "risks", "benefi
     return min(found)[1] if found else None
 
 
+def medians_in(text: str) -> list[float]:
+    """Every central estimate the facilitator fed back in `text`, in order."""
+    return [float(a or b) for a, b in _MEDIAN.findall(text)]
+
+
 @dataclass(slots=True)
 class Context:
     """A request as the simulated model understands it."""
@@ -148,7 +155,7 @@ def context_of(messages: Sequence[ChatMessage]) -> Context:
     side = _SIDE.search(task)
     proposition = _PROPOSITION.search(task)
     asked = _ASKED.search(task)
-    medians = _MEDIAN.findall(task)
+    medians = medians_in(task)
     numeric = _NUMERIC.search(task)
     own = [m.content for m in messages if m.role == "assistant"]
     return Context(
@@ -162,7 +169,7 @@ def context_of(messages: Sequence[ChatMessage]) -> Context:
         side=side.group(1).lower() if side else None,
         proposition=proposition.group(1).strip() if proposition else None,
         asked=asked.group(1).strip() if asked else None,
-        median=float(medians[-1]) if medians else None,
+        median=medians[-1] if medians else None,
         numeric=numeric.group(1).strip() if numeric else None,
         own_words=own[0] if own else None,
     )

@@ -15,7 +15,14 @@ from dataclasses import replace
 from typing import Any
 
 from ask_panel.domain.llm import JsonSchema
-from ask_panel.infrastructure.llm.simulated_context import Context, Voice, concern_in, latest_positions, voices_in
+from ask_panel.infrastructure.llm.simulated_context import (
+    Context,
+    Voice,
+    concern_in,
+    latest_positions,
+    medians_in,
+    voices_in,
+)
 from ask_panel.infrastructure.llm.simulated_fields import GENERIC, Field, field_of_text
 from ask_panel.infrastructure.llm.simulated_question import Question
 from ask_panel.infrastructure.llm.simulated_views import estimate_of, option_for_estimate, seeded, unit_for, view_of
@@ -224,15 +231,15 @@ class Decisions:
 
     def _recommendation(self) -> str:
         modal, supporters, _ = self._standings()
-        estimate = re.findall(r"median (-?\d+(?:\.\d+)?)", self.ctx.prompt)
+        estimate = medians_in(self.ctx.prompt)
         conditions = [c for v in supporters for c in conditions_in(v.text)]
         proviso = f", provided that {conditions[0]}" if conditions else ""
         if estimate and re.search(r"Delphi|estimate", self.ctx.prompt):
             # the facilitator's outcome states the estimate itself: the recommendation says what to plan on
-            value = unit_for(self.ctx).fmt(float(estimate[-1]))
+            value = unit_for(self.ctx).fmt(estimate[-1])
             if modal is None:
                 return f"Plan on {value}{proviso}."
-            if option_for_estimate([modal], float(estimate[-1])) is not None:
+            if option_for_estimate([modal], estimate[-1]) is not None:
                 return f"Plan on {value}, within the panel's range of '{modal}'{proviso}."
             return f"The panel recommends '{modal}'{proviso}."
         if modal:
