@@ -301,7 +301,15 @@ def test_a_tenant_expert_is_created_changed_and_deleted_from_the_cli(account: Ac
     assert ask_panel("agents", "show", "acme_pricing", env=env).returncode == ExitCode.REFUSED
 
 
-def test_changing_a_built_in_expert_from_the_cli_is_refused_with_the_reason(account: Account) -> None:
-    result = ask_panel("agents", "update", "fda_expert", "--name", "Mallory", env=cli_env(**account.env()))
-    assert result.returncode == ExitCode.REFUSED
-    assert "403" in result.stderr and "built-in" in result.stderr
+def test_changing_a_built_in_expert_from_the_cli_is_refused_with_the_reason_and_the_command_to_use(
+    account: Account,
+) -> None:
+    """The service's problem names POST /api/v1/agents; a person at the command line is told the command."""
+    env = cli_env(**account.env())
+    for args in (["update", "fda_expert", "--name", "Mallory"], ["delete", "fda_expert"]):
+        result = ask_panel("agents", *args, env=env)
+        assert result.returncode == ExitCode.REFUSED
+        said = " ".join(result.stderr.split())
+        assert "403" in said and "'fda_expert' is a built-in expert" in said
+        assert "ask-panel agents create NEW_ID" in said and "ask-panel agents show fda_expert" in said
+        assert "POST /api/v1/agents" not in said

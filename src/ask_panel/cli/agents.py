@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -12,6 +13,7 @@ from rich.table import Table
 from ask_panel.cli.connect import Target, open_client
 from ask_panel.cli.options import JsonOption, configure, connected
 from ask_panel.cli.running import run
+from ask_panel.client import ApiError
 from ask_panel.client.models import Expert
 from ask_panel.client.protocol import to_json
 
@@ -27,6 +29,36 @@ ExpertiseOption = Annotated[str | None, typer.Option(help="comma-separated exper
 ModelOption = Annotated[str | None, typer.Option(help="the model for this expert's turns")]
 ProviderOption = Annotated[str | None, typer.Option(help="simulated, openai or anthropic")]
 OutputModeOption = Annotated[str | None, typer.Option("--output-mode", help="json_schema, json_object or prompt")]
+
+
+READ_ONLY_PROBLEM = "builtin-agent-read-only"
+"""The problem type's last segment the service answers a change to a built-in expert with."""
+T = TypeVar("T")
+
+
+def read_only_hint(agent_id: str) -> str:
+    """What a person at the command line does instead of changing a built-in expert."""
+    return (
+        f"'{agent_id}' is a built-in expert and cannot be changed or deleted; create your own under another id "
+        "with `ask-panel agents create NEW_ID --name ... --role ... --instructions ...` "
+        f"(`ask-panel agents show {agent_id}` prints its definition to start from)"
+    )
+
+
+async def changing(agent_id: str, request: Awaitable[T]) -> T:
+    """`request` (an update or a delete), its refusal for a built-in expert told in the CLI's own terms.
+
+    The service's problem names its HTTP endpoint (`POST /api/v1/agents`), which suits API callers;
+    here the same refusal names the command that does it.
+    """
+    try:
+        return await request
+    except ApiError as exc:
+        if not exc.type.rstrip("/").endswith("/" + READ_ONLY_PROBLEM):
+            raise
+        raise ApiError(
+            exc.status, exc.title, read_only_hint(agent_id), type=exc.type, request_id=exc.request_id, body=exc.body
+        ) from None
 
 
 def fields_of(**given: Any) -> dict[str, Any]:
@@ -169,7 +201,7 @@ def update(
 
     async def main() -> None:
         async with open_client(target) as client:
-            print_agent(await client.agents.update(agent_id, **fields), as_json)
+            print_agent(await changing(agent_id, client.agents.update(agent_id, **fields)), as_json)
 
     run(main())
 
@@ -187,7 +219,7 @@ def delete(
 
     async def main() -> None:
         async with open_client(target) as client:
-            await client.agents.delete(agent_id)
+            await changing(agent_id, client.agents.delete(agent_id))
         Console(stderr=True).print(f"deleted expert {agent_id}")
 
     run(main())
