@@ -98,8 +98,15 @@ class ScriptedProvider:
     name = "scripted"
 
     def __init__(
-        self, answer: Answer = default_answer, *, delay_s: float = 0.0, fail_for: Callable[[Call], bool] | None = None
+        self,
+        answer: Answer = default_answer,
+        *,
+        delay_s: float = 0.0,
+        fail_for: Callable[[Call], bool] | None = None,
+        usage: TokenUsage | Callable[[Call], TokenUsage] = TokenUsage(10, 5),
     ) -> None:
+        """`usage`: the tokens every call reports (or a function of the call)."""
+        self.usage = usage
         self.answer = answer
         self.delay_s = delay_s
         self.fail_for = fail_for
@@ -126,7 +133,8 @@ class ScriptedProvider:
             await asyncio.sleep(self.delay_s)
         for piece in re.findall(r"\S+\s*", text) or [text]:
             yield TextDelta(piece)
-        yield StreamEnd(model or "scripted-1", TokenUsage(10, 5))
+        usage = self.usage(call) if callable(self.usage) else self.usage
+        yield StreamEnd(model or "scripted-1", usage)
 
     def calls_by(self, speaker: str) -> list[Call]:
         return [c for c in self.calls if c.speaker == speaker]

@@ -213,8 +213,10 @@ def bootstrap(
     gate = CheckpointGate(MeteredPublisher(publisher))
     publisher = gate
 
+    usage = UsageService(uow, budget_for=_budgets(settings), refresh_s=settings.tenant_budget_refresh_s)
     run = InstrumentedPanelRun(
         uow_factory=uow,
+        tenant_meter=usage.meter,
         checkpoints=storage.checkpoints,
         publisher=publisher,
         providers=providers,
@@ -277,7 +279,6 @@ def bootstrap(
         )
     limits = RateLimits.build(settings.redis_url, settings.limit_for)
     stopping.append(limits.close)
-    usage = UsageService(uow, budget_for=_budgets(settings))
     estimator = CostEstimator(
         prices,
         default_provider=settings.llm_provider,

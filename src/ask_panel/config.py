@@ -222,6 +222,8 @@ class Settings(BaseSettings):
     """What a tenant may spend on model calls per UTC day; None: no budget."""
     tenant_monthly_budget_usd: float | None = Field(None, ge=0)
     """What a tenant may spend on model calls per UTC calendar month; None: no budget."""
+    tenant_budget_refresh_s: float = Field(2.0, gt=0, le=300)
+    """How old a running panel's reading of its tenant's spend may get before it reads the ledger again."""
     tenant_limits: dict[str, TenantPolicy] = Field(default_factory=dict)
     """Per-tenant overrides of the limits and budgets above, JSON: {"<tenant uuid>": {"rate_limit": ..., ...}}."""
     model_prices: dict[str, ModelPrice] = Field(default_factory=dict)

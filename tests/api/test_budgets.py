@@ -65,37 +65,77 @@ async def test_a_new_panel_comes_with_its_estimated_tokens_and_cost() -> None:
     assert longer["estimated_cost_usd"] > priced["estimated_cost_usd"]
 
 
-async def test_a_panel_that_would_go_past_its_max_tokens_fails_at_a_checkpoint_as_budget_exceeded() -> None:
+async def test_a_panel_that_reaches_its_max_tokens_after_round_1_completes_degraded_at_a_round_boundary() -> None:
     before = refusals("panel")
     async with serving(settings()) as (container, client):
         unbounded = await run(client, seed=7)  # the same panel twice (one seed): the same discussion
         budget = unbounded["usage"]["input_tokens"] + unbounded["usage"]["output_tokens"]
         bounded = await run(client, seed=7, max_tokens=budget // 2)
         types = await event_types(container, bounded["panel_id"])
+        stream = await client.get(f"/api/v1/panels/{bounded['panel_id']}/stream", headers=headers_for())
+        record = (
+            await client.get(
+                f"/api/v1/panels/{bounded['panel_id']}/report", params={"format": "json"}, headers=headers_for()
+            )
+        ).json()
+        markdown = (
+            await client.get(
+                f"/api/v1/panels/{bounded['panel_id']}/report", params={"format": "md"}, headers=headers_for()
+            )
+        ).text
         usage = (await client.get("/api/v1/usage", headers=headers_for())).json()
-    assert unbounded["status"] == "completed" and unbounded["failure_reason"] is None
-    assert bounded["status"] == "failed"
-    assert bounded["failure_reason"] == "budget_exceeded"
-    assert "token budget" in bounded["error"] and f"max_tokens {budget // 2:,}" in bounded["error"]
+    assert unbounded["status"] == "completed" and len(unbounded["discussions"]) == 3
+    assert bounded["status"] == "completed" and bounded["failure_reason"] is None and bounded["error"] is None
+    outcome = bounded["final_recommendation"]
+    assert outcome["degraded"] is True
+    [fallback] = outcome["fallbacks"]
+    assert fallback["step"] == "synthesis"
+    assert fallback["reason"].startswith("the panel's token budget was reached (")
+    assert f"of max_tokens {budget // 2:,} used" in fallback["reason"]
+    assert "the discussion ended after round" in fallback["reason"]
+    assert fallback["reason"].endswith("the experts' final positions were tallied instead")
     used = bounded["usage"]["input_tokens"] + bounded["usage"]["output_tokens"]
     assert 0 < used <= budget // 2  # stopped before going past it
-    # It stopped between steps: every turn it began is stored whole, and the failure is its last event.
-    assert types[-1] == "error" and types.count("error") == 1
+    assert 1 <= len(bounded["discussions"]) < 3
+    # It stopped between rounds: every round it began is whole, and it ended as a completed panel does.
+    assert types.count("round_started") == types.count("round_complete") == len(bounded["discussions"])
     assert types.count("expert_speaking") == bounded["total_messages"] > 0
+    assert types[-1] == "panel_complete" and "error" not in types
+    # The stream's last frame is the degraded recommendation; the decision record lists the fallback.
+    frames = [f for f in stream.text.split("\n\n") if f.startswith("id:") or "\nevent:" in f]
+    assert "event: panel_complete" in frames[-1] and "budget was reached" in frames[-1]
+    assert "event: error" not in stream.text
+    assert record["degraded"] is True and record["fallbacks"] == outcome["fallbacks"]
+    assert "budget was reached" in markdown
     # Every call it paid for is in the tenant's ledger, as in the panels' own usage.
     assert usage["totals"]["input_tokens"] == unbounded["usage"]["input_tokens"] + bounded["usage"]["input_tokens"]
     assert usage["totals"]["llm_calls"] == unbounded["usage"]["llm_calls"] + bounded["usage"]["llm_calls"]
     assert refusals("panel") == before + 1
 
 
-async def test_a_panel_that_would_go_past_its_max_cost_usd_fails_as_budget_exceeded() -> None:
+async def test_a_panel_whose_max_tokens_do_not_pay_for_round_1_fails_as_budget_exceeded() -> None:
+    async with serving(settings()) as (container, client):
+        unbounded = await run(client, seed=7)
+        budget = unbounded["usage"]["input_tokens"] + unbounded["usage"]["output_tokens"]
+        bounded = await run(client, seed=7, max_tokens=budget // 10)
+        types = await event_types(container, bounded["panel_id"])
+    assert bounded["status"] == "failed" and bounded["failure_reason"] == "budget_exceeded"
+    assert "token budget" in bounded["error"] and f"max_tokens {budget // 10:,}" in bounded["error"]
+    assert bounded["final_recommendation"] is None
+    assert types[-1] == "error" and types.count("error") == 1
+    assert types.count("expert_speaking") == bounded["total_messages"]
+    assert types.count("round_started") == types.count("round_complete")
+
+
+async def test_a_panel_that_would_go_past_its_max_cost_usd_stops_within_it() -> None:
     async with serving(settings(model_prices=PAID)) as (_container, client):
         unbounded = await run(client, seed=7)
-        cap = unbounded["usage"]["cost_usd"] / 3
+        cap = unbounded["usage"]["cost_usd"] / 2
         bounded = await run(client, seed=7, max_cost_usd=cap)
     assert unbounded["status"] == "completed"
-    assert bounded["status"] == "failed" and bounded["failure_reason"] == "budget_exceeded"
-    assert "cost budget" in bounded["error"]
+    assert bounded["status"] == "completed" and bounded["final_recommendation"]["degraded"] is True
+    [fallback] = bounded["final_recommendation"]["fallbacks"]
+    assert fallback["reason"].startswith("the panel's cost budget was reached (")
     assert 0 < bounded["usage"]["cost_usd"] <= cap
 
 
@@ -118,13 +158,15 @@ async def test_a_tenant_past_its_daily_budget_can_neither_create_nor_execute_unt
     before = refusals("day")
     async with serving(settings(model_prices=PAID, tenant_daily_budget_usd=0.001)) as (_container, client):
         draft = (await create(client)).json()
-        spent = await run(client)  # one panel spends past the budget (it was under it when it started)
+        spent = await run(client)  # one panel spends the budget (it was under it when it started), and stops
         created = await create(client)
         executed = await client.post(f"/api/v1/panels/{draft['panel_id']}/execute", headers=headers_for())
         streamed = await client.post(f"/api/v1/panels/{draft['panel_id']}/stream", headers=headers_for())
         other = await create(client, TENANT_B)
         read = await client.get(f"/api/v1/panels/{draft['panel_id']}", headers=headers_for())
-    assert spent["status"] == "completed" and spent["usage"]["cost_usd"] > 0.001
+    assert spent["status"] == "failed" and spent["failure_reason"] == "budget_exceeded"
+    assert "its tenant reached its daily budget" in spent["error"]  # before round 1 could begin
+    assert spent["usage"]["cost_usd"] >= 0.001 and spent["usage"]["llm_calls"] == 1  # the framing only
     for refused in (created, executed, streamed):
         assert refused.status_code == 402, refused.text
         assert refused.headers["content-type"] == "application/problem+json"
@@ -134,7 +176,7 @@ async def test_a_tenant_past_its_daily_budget_can_neither_create_nor_execute_unt
         assert 1 <= int(refused.headers["retry-after"]) <= 86_400  # until the next UTC day
     assert other.status_code == 201  # another tenant's budget is its own
     assert read.json()["status"] == "draft"  # reads go on
-    assert refusals("day") == before + 3
+    assert refusals("day") == before + 4  # the run stopped, then the three refusals
 
 
 async def test_a_tenant_override_sets_a_monthly_budget_for_that_tenant_only(monkeypatch: pytest.MonkeyPatch) -> None:

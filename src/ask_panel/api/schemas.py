@@ -161,9 +161,11 @@ CONFIGURATION_HELP = {
     "estimate": "What to estimate: question, unit and plausible range (default: the facilitator derives them from "
     "the question)",
     "max_tokens": "The panel's token budget (input and output tokens of every model call); a run that would "
-    "go past it stops at its last checkpoint as failed, reason budget_exceeded (default: none)",
+    "go past it stops at a step boundary: after round 1 it completes degraded (no further round, the "
+    "synthesis or verdict falls back, listed in `fallbacks`), before that it fails, reason budget_exceeded "
+    "(default: none)",
     "max_cost_usd": "The panel's cost budget in USD (estimated from the model prices); a run that would go past "
-    "it stops at its last checkpoint as failed, reason budget_exceeded (default: none)",
+    "it stops as for max_tokens (default: none)",
 }
 
 # At type-checking time each is a BaseModel; at run time the model of its panel type's keys.
@@ -290,7 +292,8 @@ class PanelResponse(ResponseBody):
     failure_reason: Literal["budget_exceeded"] | None = Field(
         default=None,
         description="Why a failed panel failed, when it is one of these reasons: `budget_exceeded` (it stopped at "
-        "its last checkpoint before going past its `max_tokens` or `max_cost_usd`)",
+        "its last checkpoint, before round 1 ended, before going past its `max_tokens` or `max_cost_usd`, or "
+        "when its tenant had reached its daily or monthly budget)",
     )
     total_messages: int
     estimated_duration: int = Field(

@@ -3,6 +3,12 @@
 Each step (a turn, a decision, a round marker) has a key. A completed step is committed with its
 events in one transaction, fenced by the run's attempt; when a panel is resumed, a step whose key is
 already in the panel's Checkpoint is returned from it instead of being done again.
+
+Budgets (the panel's own, its tenant's through a `TenantMeter`) are checked before each step that
+calls a model and before each round. A step refused before round 1 has ended fails the panel
+(`BudgetExceeded`); after it, the discussion wraps up instead: no further round begins, turns not
+yet begun are not taken, and the panel's last decision (the synthesis, the verdict) takes its
+fallback without a model call, listed with the budget that was reached.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ask_panel.application.deltas import DeltaBatcher
@@ -20,8 +26,9 @@ from ask_panel.application.pricing import Prices
 from ask_panel.application.reasoning import ReasoningFilter, strip_reasoning
 from ask_panel.application.sampling import sampling_with
 from ask_panel.application.structured_answers import StructuredAnswer, ask_for_json, json_request
-from ask_panel.domain.checkpoint import AnswerNote, Decision, StepKey
-from ask_panel.domain.errors import ProviderError
+from ask_panel.application.tenant_meter import TenantMeter
+from ask_panel.domain.checkpoint import AnswerNote, Decision, StepKey, StepKind
+from ask_panel.domain.errors import BudgetExceeded, ProviderError
 from ask_panel.domain.events import ExpertToken, StoredEvent
 from ask_panel.domain.experts import Expert
 from ask_panel.domain.llm import ChatMessage, JsonSchema, StreamEnd, StreamRestart, TextDelta
@@ -59,6 +66,7 @@ class PanelDiscussion:
         providers: ProviderRegistry,
         prices: Prices,
         default_model: str | None = None,
+        tenant: TenantMeter | None = None,
     ) -> None:
         self._panel = panel
         self._experts = experts
@@ -71,11 +79,23 @@ class PanelDiscussion:
         self._checkpoint = panel.checkpoint
         config = panel.configuration
         self._budget = PanelBudget(config.max_tokens, config.max_cost_usd)
+        self._tenant = tenant
         self._calls_under_way = 0  # model calls of steps that have begun (turns run concurrently)
+        self._stopped: BudgetExceeded | None = None
+        self._stopped_at = ""  # where the discussion stopped, for the fallback's reason
 
     @property
     def panel(self) -> Panel:
         return self._panel
+
+    @property
+    def wrapping_up(self) -> bool:
+        return self._stopped is not None
+
+    @property
+    def budget_stop(self) -> BudgetExceeded | None:
+        """The budget that made the discussion wrap up, if one did."""
+        return self._stopped
 
     def speaker(self, agent_id: str) -> Speaker:
         return Speaker.of(self._experts[agent_id])
@@ -104,27 +124,70 @@ class PanelDiscussion:
 
         await self.commit(mark)
 
-    async def begin_round(self, number: int) -> None:
+    async def begin_round(self, number: int, *, calls: int = 0) -> bool:
+        if self._checkpoint.passed(StepKey.round_start(number)):
+            return True
+        if self._stopped is not None:
+            return False
+        if number > 1 and calls:  # a later round must fit in what is left
+            try:
+                await self._check(calls)
+            except BudgetExceeded as exc:
+                self._stop(exc)
+                return False
+        elif calls:
+            await self._check(calls)  # nothing to build on yet: a first round that does not fit fails the panel
         await self._marker(StepKey.round_start(number), lambda: self._panel.begin_round(number))
+        return True
 
     async def end_round(self, number: int, consensus: Consensus | None, feedback: dict[str, Any] | None = None) -> None:
         await self._marker(StepKey.round_end(number), lambda: self._panel.complete_round(number, consensus, feedback))
 
-    @contextlib.contextmanager
-    def _budgeted(self, calls: int) -> Iterator[None]:
-        """A step of `calls` model calls, refused first (BudgetExceeded) if it would take the panel past its budget.
-
-        Checked only when a step begins, so the run stops at its last checkpoint: nothing half-done is
-        written, and every call it paid for is in its stored usage and the tenant's ledger. Steps under
-        way (concurrent turns) count as if they had used their share already.
+    async def _check(self, calls: int) -> None:
+        """BudgetExceeded if `calls` more model calls, with the steps under way, would go past the panel's
+        budget (steps under way count as if they had used their share already), or once its tenant's
+        spend has reached a budget (read at most every few seconds, `TenantMeter`, never per call).
         """
-        if self._budget.max_tokens is None and self._budget.max_cost_usd is None:
-            yield
+        if self._budget.capped:
+            self._budget.check(self._panel.usage, self._calls_under_way + calls, estimate=self._panel.estimated_usage)
+        if self._tenant is not None:
+            usage = self._panel.usage
+            await self._tenant.refresh(usage.cost_usd - self._panel.unrecorded_usage.cost_usd)
+            self._tenant.check(self._panel.usage.cost_usd)
+
+    def _stop(self, exc: BudgetExceeded) -> None:
+        if self._stopped is not None:
             return
-        self._budget.check(self._panel.usage, self._calls_under_way + calls, estimate=self._panel.estimated_usage)
+        begun = [k.round for k in self._checkpoint.markers if k.kind is StepKind.ROUND_START and k.round is not None]
+        current = max(begun, default=0)
+        ended = self._checkpoint.passed(StepKey.round_end(current))
+        self._stopped = exc
+        self._stopped_at = f"the discussion {'ended after' if ended else 'stopped in'} round {current}"
+        log.info("panel %s wraps up: %s; %s", self._panel.panel_id, exc.reached, self._stopped_at)
+
+    @contextlib.asynccontextmanager
+    async def _budgeted(self, calls: int) -> AsyncIterator[bool]:
+        """A step of `calls` model calls: True if it may begin, False once the discussion wraps up.
+
+        Checked only when a step begins, so a run stops at a step boundary: nothing half-done is
+        written, and every call it paid for is in its stored usage and the tenant's ledger. Refused
+        before round 1 has ended, the step raises BudgetExceeded (the panel fails, having nothing to
+        build on); after it, the discussion wraps up.
+        """
+        if self._stopped is not None:
+            yield False
+            return
+        try:
+            await self._check(calls)
+        except BudgetExceeded as exc:
+            if not self._checkpoint.passed(StepKey.round_end(1)):
+                raise
+            self._stop(exc)
+            yield False
+            return
         self._calls_under_way += calls
         try:
-            yield
+            yield True
         finally:
             self._calls_under_way -= calls
 
@@ -244,7 +307,9 @@ class PanelDiscussion:
         if self._checkpoint.failed(speaker.agent_id, key):
             return None
         try:
-            with self._budgeted(2 if stance is not None else 1):
+            async with self._budgeted(2 if stance is not None else 1) as admitted:
+                if not admitted:
+                    return None  # the discussion wraps up: this turn is not taken
                 answer, metadata = await self._call(speaker, prompt, delta_round=round_number)
                 content = strip_reasoning(answer)
                 if not content:
@@ -314,8 +379,11 @@ class PanelDiscussion:
         if done is not None:
             return done
         ask = [*prompt, ChatMessage("user", json_request(schema, "Answer as JSON."))]
-        with self._budgeted(1):
-            answer, _used = await self._ask_json(speaker, ask, schema, parse)
+        async with self._budgeted(1) as admitted:
+            if admitted:
+                answer, _used = await self._ask_json(speaker, ask, schema, parse)
+        if not admitted:
+            return await self._decide_without_model(key, speaker, fallback)
         instead: str | None = None
         if answer.value is not None:
             decision = answer.value
@@ -330,6 +398,31 @@ class PanelDiscussion:
 
         await self.commit(record)
         return decision
+
+    async def _decide_without_model(self, key: StepKey, speaker: Speaker, fallback: DecisionFallback) -> Decision:
+        """A decision once the discussion wraps up: its fallback, with no model call.
+
+        The panel's own decisions (the synthesis, the verdict) are recorded with the budget that was
+        reached and what was skipped. A round's or turn's decision (who speaks next, whom to question)
+        only keeps the strategy going to its end: nobody speaks after it, so it is not recorded.
+        """
+        fell_back = fallback("", skipped=True)
+        if key.round is not None or key.turn is not None:
+            return fell_back.decision
+        stop = self._stopped
+        assert stop is not None
+        reason = (
+            f"{stop.reached}; {self._stopped_at} and the {speaker.name}'s {key.name} was not asked for: "
+            f"{fell_back.instead}"
+        )
+        log.warning("step %s of panel %s fell back: %s", key, self._panel.panel_id, reason)
+
+        def record() -> None:
+            self._checkpoint.record_decision(key, fell_back.decision)
+            self._checkpoint.record_answer(key, AnswerNote("skipped", 0, None, reason))
+
+        await self.commit(record)
+        return fell_back.decision
 
     async def announce(self, key: StepKey, *, speaker: Speaker, round_number: int, content: str) -> Message:
         done = self._checkpoint.message(key)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ask_panel.application.discussion import PanelDiscussion, UnitOfWorkCheckpoints
 from ask_panel.application.outages import Outage
@@ -28,6 +28,7 @@ from ask_panel.application.ports import (
     UnitOfWorkFactory,
 )
 from ask_panel.application.pricing import Prices
+from ask_panel.application.tenant_meter import TenantMeter
 from ask_panel.domain.errors import BudgetExceeded, DomainError, PanelNotFound, StaleAttempt, StorageUnavailable
 from ask_panel.domain.experts import BUILTIN_BY_ID, Expert
 from ask_panel.domain.ids import PanelId, TenantId
@@ -63,13 +64,16 @@ class PanelRun:
         prices: Prices,
         default_model: str | None = None,
         checkpoints: CheckpointStore | None = None,
+        tenant_meter: Callable[[TenantId], TenantMeter | None] | None = None,
     ) -> None:
+        """`tenant_meter` holds each run to its tenant's daily and monthly budgets (`UsageService.meter`)."""
         self._uow = uow_factory
         self._checkpoints = checkpoints or UnitOfWorkCheckpoints(uow_factory)
         self._publisher = publisher
         self._providers = providers
         self._prices = prices
         self._default_model = default_model
+        self._tenant_meter = tenant_meter
 
     async def _claim(self, tenant: TenantId, panel_id: PanelId) -> tuple[Panel, dict[str, Expert]] | None:
         """Take the panel for a new attempt (fencing out any older runner) and mark it started."""
@@ -106,10 +110,13 @@ class PanelRun:
             providers=self._providers,
             prices=self._prices,
             default_model=self._default_model,
+            tenant=self._tenant_meter(tenant) if self._tenant_meter is not None else None,
         )
         try:
             recommendation = await strategy_for(panel.panel_type).run(discussion)
             await discussion.commit(lambda: panel.complete(recommendation))
+            if discussion.budget_stop is not None:  # completed degraded, wrapped up at a budget
+                self._stopped_by_budget(discussion.budget_stop)
         except Exception as exc:
             cause = root_cause(exc)
             if isinstance(cause, StaleAttempt):
@@ -117,12 +124,19 @@ class PanelRun:
                 return None
             if isinstance(cause, StorageUnavailable):
                 raise cause from exc
+            if isinstance(cause, BudgetExceeded):
+                status = await self._fail(tenant, panel_id, panel.attempt, cause.detail, BudgetExceeded.reason)
+                if status is not None:
+                    self._stopped_by_budget(cause)
+                return status
             if isinstance(cause, DomainError):
-                reason = BudgetExceeded.reason if isinstance(cause, BudgetExceeded) else None
-                return await self._fail(tenant, panel_id, panel.attempt, cause.detail, reason)
+                return await self._fail(tenant, panel_id, panel.attempt, cause.detail)
             log.error("panel %s failed unexpectedly", panel_id, exc_info=exc)
             return await self._fail(tenant, panel_id, panel.attempt, "The panel stopped on an internal error.")
         return panel.status
+
+    def _stopped_by_budget(self, stop: BudgetExceeded) -> None:
+        """A run that a budget stopped (failed, or completed degraded); a hook for the metrics."""
 
     async def _fail(
         self, tenant: TenantId, panel_id: PanelId, attempt: int, detail: str, reason: str | None = None

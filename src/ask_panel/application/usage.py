@@ -2,8 +2,9 @@
 
 A tenant whose model calls have cost at least its daily budget (this UTC day) or its monthly budget
 (this UTC calendar month) can neither create nor execute panels until the period turns:
-`BudgetExhausted` (402, with `Retry-After` until then). Panels already running go on; each is bounded
-by its own `max_tokens` / `max_cost_usd` (`PanelBudget`).
+`BudgetExhausted` (402, with `Retry-After` until then). A panel already running is held to the same
+budgets by its `TenantMeter` (`meter`): it stops at its next step boundary once the tenant's spend
+would cross one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ask_panel.application.ports import UnitOfWorkFactory
+from ask_panel.application.tenant_meter import Spent, TenantMeter
 from ask_panel.domain.errors import BudgetExhausted, InvalidInput
 from ask_panel.domain.ids import TenantId
 from ask_panel.domain.panel import utcnow
@@ -36,10 +38,13 @@ class UsageService:
         *,
         budget_for: Callable[[TenantId], TenantBudget],
         clock: Callable[[], datetime] = utcnow,
+        refresh_s: float = 2.0,
     ) -> None:
+        """`refresh_s`: how old a running panel's reading of its tenant's spend may get (`TenantMeter`)."""
         self._uow = uow_factory
         self._budget_for = budget_for
         self._clock = clock
+        self._refresh_s = refresh_s
 
     async def report(self, tenant: TenantId, first: date | None, last: date | None) -> UsageReport:
         """The tenant's usage by day from `first` (default: this month's first day) to `last` (default: today)."""
@@ -62,16 +67,32 @@ class UsageService:
             spent_this_month_usd=round(sum(d.cost_usd for d in this_month), 8),
         )
 
+    async def spent(self, tenant: TenantId) -> Spent:
+        """What the tenant's model calls have cost this UTC day and this UTC month (its ledger, one transaction)."""
+        today = self._clock().date()
+        async with self._uow(tenant) as uow:
+            month = await uow.usage.cost_since(month_start(today))
+            day = await uow.usage.cost_since(today)
+        return Spent(today, day, month)
+
+    def meter(self, tenant: TenantId) -> TenantMeter | None:
+        """A running panel's view of its tenant's budgets; None when the tenant has none."""
+        budget = self._budget_for(tenant)
+        if not budget.capped:
+            return None
+        return TenantMeter(
+            budget, lambda: self.spent(tenant), refresh_s=self._refresh_s, today=lambda: self._clock().date()
+        )
+
     async def check(self, tenant: TenantId) -> None:
         """BudgetExhausted when the tenant has spent its daily or monthly budget."""
         budget = self._budget_for(tenant)
-        if budget.daily_usd is None and budget.monthly_usd is None:
+        if not budget.capped:
             return
         now = self._clock()
         today = now.date()
-        async with self._uow(tenant) as uow:
-            spent_month = await uow.usage.cost_since(month_start(today))
-            spent_today = await uow.usage.cost_since(today) if budget.daily_usd is not None else 0.0
+        spent = await self.spent(tenant)
+        spent_month, spent_today = spent.month_usd, spent.today_usd
         if budget.monthly_usd is not None and spent_month >= budget.monthly_usd:
             raise BudgetExhausted(
                 f"This tenant has spent {spent_month:.2f} USD of its monthly budget of {budget.monthly_usd:.2f} USD; "

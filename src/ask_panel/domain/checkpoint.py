@@ -144,6 +144,7 @@ class AnswerNote:
     (only a lenient reading accepted it, such as a Delphi position without its estimate), or `failed`.
 
     A partial or failed step fell back: `fallback` says what stood in (the reason a panel reports).
+    A `skipped` step was not asked at all (the discussion wrapped up at a budget): it fell back too.
     """
 
     outcome: str
@@ -201,5 +202,5 @@ class Checkpoint:
         return tuple(
             Fallback(str(key), note.fallback or f"unreadable answer ({note.error or 'no detail'})")
             for key, note in self.answers.items()
-            if note.outcome in ("partial", "failed")
+            if note.outcome in ("partial", "failed", "skipped")
         )

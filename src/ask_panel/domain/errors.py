@@ -143,7 +143,15 @@ class BudgetExhausted(DomainError):
 
 
 class BudgetExceeded(DomainError):
-    """A running panel would go past its own `max_tokens` or `max_cost_usd`: it stops at its last checkpoint."""
+    """A running panel's next step would go past a budget: its own `max_tokens` or `max_cost_usd`
+    (`period` "panel"), or its tenant's daily or monthly budget ("day", "month"). The run stops at a
+    step boundary: failed at its last checkpoint, or completed degraded when it has a round to build on.
+    """
 
     title = "Panel budget exceeded"
     reason = "budget_exceeded"
+
+    def __init__(self, detail: str, *, reached: str = "", period: str = "panel") -> None:
+        super().__init__(detail)
+        self.reached = reached or detail  # the budget and what was spent of it, in a few words
+        self.period = period

@@ -37,40 +37,52 @@ def seconds_until(moment: date, now: datetime) -> int:
     return max(1, int((start - now).total_seconds()) + 1)
 
 
+def expected(used: Usage, next_calls: int, *, estimate: Usage | None = None) -> tuple[float, float]:
+    """The tokens and cost of `next_calls` more model calls: at the panel's mean per call so far, or
+    before any call at the estimate's mean (nothing, without an estimate)."""
+    per_call = used if used.llm_calls else (estimate or Usage())
+    calls = max(per_call.llm_calls, 1)
+    tokens = (per_call.input_tokens + per_call.output_tokens) / calls * next_calls
+    return tokens, per_call.cost_usd / calls * next_calls
+
+
 @dataclass(frozen=True, slots=True)
 class PanelBudget:
     """A panel's own caps (`max_tokens`, `max_cost_usd` in its configuration), checked before each step.
 
     A step is refused when what the panel has used, plus what the steps under way and this one are
-    expected to use (their calls at the panel's mean per call so far; before any call, at the
-    estimate's mean), would go past a cap: the run stops at its last checkpoint instead of spending
-    past the budget.
+    expected to use (`expected`), would go past a cap: the run stops at a step boundary instead of
+    spending past the budget.
     """
 
     max_tokens: int | None = None
     max_cost_usd: float | None = None
 
+    @property
+    def capped(self) -> bool:
+        return self.max_tokens is not None or self.max_cost_usd is not None
+
     def check(self, used: Usage, next_calls: int, *, estimate: Usage | None = None) -> None:
         """BudgetExceeded when `next_calls` more model calls would take the panel past a cap."""
-        per_call = used if used.llm_calls else (estimate or Usage())
-        calls = max(per_call.llm_calls, 1)
+        more, more_cost = expected(used, next_calls, estimate=estimate)
         tokens = used.input_tokens + used.output_tokens
-        if self.max_tokens is not None:
-            more = (per_call.input_tokens + per_call.output_tokens) / calls * next_calls
-            if tokens >= self.max_tokens or tokens + more > self.max_tokens:
-                raise BudgetExceeded(
-                    f"The panel stopped before going past its token budget: it has used {tokens:,} tokens of its "
-                    f"max_tokens {self.max_tokens:,}, and its next steps would use about {round(more):,} more "
-                    "(budget_exceeded)"
-                )
+        if self.max_tokens is not None and (tokens >= self.max_tokens or tokens + more > self.max_tokens):
+            raise BudgetExceeded(
+                f"The panel stopped before going past its token budget: it has used {tokens:,} tokens of its "
+                f"max_tokens {self.max_tokens:,}, and its next steps would use about {round(more):,} more "
+                "(budget_exceeded)",
+                reached=f"the panel's token budget was reached ({tokens:,} of max_tokens {self.max_tokens:,} used, "
+                f"the next steps needed about {round(more):,} more)",
+            )
         if self.max_cost_usd is not None:
-            more_cost = per_call.cost_usd / calls * next_calls
             spent_all = used.cost_usd > 0 and used.cost_usd >= self.max_cost_usd
             if spent_all or round(used.cost_usd + more_cost, 8) > self.max_cost_usd:
                 raise BudgetExceeded(
                     f"The panel stopped before going past its cost budget: it has used {used.cost_usd:.4f} USD of "
                     f"its max_cost_usd {self.max_cost_usd:.4f}, and its next steps would cost about {more_cost:.4f} "
-                    "USD more (budget_exceeded)"
+                    "USD more (budget_exceeded)",
+                    reached=f"the panel's cost budget was reached ({used.cost_usd:.4f} of max_cost_usd "
+                    f"{self.max_cost_usd:.4f} USD used, the next steps needed about {more_cost:.4f} USD more)",
                 )
 
 
@@ -80,3 +92,23 @@ class TenantBudget:
 
     daily_usd: float | None = None
     monthly_usd: float | None = None
+
+    @property
+    def capped(self) -> bool:
+        return self.daily_usd is not None or self.monthly_usd is not None
+
+    def check_running(self, spent_today: float, spent_month: float) -> None:
+        """BudgetExceeded (period "month" or "day") once the tenant's spend has reached a budget: a running
+        panel stops at its next step boundary (so a tenant ends at most a step per running panel over it)."""
+        for period, cap, spent, name in (
+            ("month", self.monthly_usd, spent_month, "monthly"),
+            ("day", self.daily_usd, spent_today, "daily"),
+        ):
+            if cap is not None and round(spent, 8) >= cap:
+                when = "this month" if period == "month" else "today"
+                raise BudgetExceeded(
+                    f"The panel stopped when its tenant reached its {name} budget: the tenant has spent "
+                    f"{spent:.4f} USD {when} of its {name} budget of {cap:.4f} USD (budget_exceeded)",
+                    reached=f"the tenant's {name} budget was reached ({spent:.4f} of {cap:.4f} USD spent {when})",
+                    period=period,
+                )

@@ -82,13 +82,8 @@ class InstrumentedPanelRun(PanelRun):
         log.info("panel run ended: %s", status.value if status is not None else "not ours to run")
         return status
 
-    async def _fail(
-        self, tenant: TenantId, panel_id: PanelId, attempt: int, detail: str, reason: str | None = None
-    ) -> PanelStatus | None:
-        status = await super()._fail(tenant, panel_id, attempt, detail, reason)
-        if status is not None and reason == BudgetExceeded.reason:
-            metrics.BUDGET_REFUSALS.labels("panel").inc()
-        return status
+    def _stopped_by_budget(self, stop: BudgetExceeded) -> None:
+        metrics.BUDGET_REFUSALS.labels(stop.period).inc()
 
     async def _claim(self, tenant: TenantId, panel_id: PanelId) -> tuple[Panel, dict[str, Expert]] | None:
         claimed = await super()._claim(tenant, panel_id)

@@ -79,8 +79,9 @@ RATE_LIMITED = Counter(
 )
 BUDGET_REFUSALS = Counter(
     "ask_panel_budget_refusals_total",
-    "Panel work refused or stopped by a budget: a tenant's (period=day, month) on create and execute, "
-    "or a panel's own (period=panel: a run stopped at a checkpoint as budget_exceeded)",
+    "Panel work refused or stopped by a budget: a tenant's (period=day, month) on create and execute or in a "
+    "run, or a panel's own (period=panel); a run stopped at a step boundary, failed (budget_exceeded) or "
+    "completed degraded",
     ["period"],
     registry=REGISTRY,
 )

@@ -94,8 +94,11 @@ class AdversarialStrategy:
         proposition = panel.configuration.proposition or await self._state_proposition(discussion)
         sides = assign_sides(panel)
         for number in range(1, debate_rounds(panel.configuration.max_rounds) + 1):
-            await discussion.begin_round(number)
+            if not await discussion.begin_round(number, calls=2 * len(panel.members)):
+                break  # a budget was reached: no judge is asked, the verdict is undecided
             for member in sides.speaking_order(number):
+                if discussion.wrapping_up:
+                    break
                 side = sides.side_of(member.agent_id)
                 await discussion.speak(
                     StepKey.speaking(number, member.agent_id),

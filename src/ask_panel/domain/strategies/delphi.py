@@ -84,7 +84,8 @@ class DelphiStrategy:
         previous: Distribution | None = None
         feedback_text = "This is the first round: no group feedback yet."
         for round_number in range(1, panel.configuration.max_rounds + 1):
-            await discussion.begin_round(round_number)
+            if not await discussion.begin_round(round_number, calls=2 * len(panel.members)):
+                break  # a budget was reached: the synthesis falls back on the rounds held
 
             async def turn(member: Member, n: int = round_number, feedback_text: str = feedback_text) -> None:
                 await discussion.speak(

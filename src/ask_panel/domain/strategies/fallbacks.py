@@ -17,6 +17,9 @@ here builds a step's `DecisionFallback`, which `Discussion.decide` calls with th
 | `proposition` | the first sentence of the moderator's own answer, else the question as a proposition |
 | `verdict` | `undecided`, citing no argument, saying a readable verdict would settle it |
 | `synthesis` | the experts' final positions tallied (and estimates, where given) |
+
+The panel's last decision (`synthesis`, `verdict`) also stands in when a budget is reached after round 1:
+the discussion wraps up and the step is not asked for (`skipped=True`: no words, nothing unreadable).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def listed_options(words: str) -> list[str]:
     return items if 2 <= len(items) <= 4 else []
 
 
-def _options_in(words: str) -> FallenBack:
+def _options_in(words: str, /, *, skipped: bool = False) -> FallenBack:
     listed = listed_options(words)
     if listed:
         return FallenBack({"options": listed}, "the options listed in the moderator's own answer were used")
@@ -66,7 +69,7 @@ def framed_options() -> DecisionFallback:
 def delphi_frame() -> DecisionFallback:
     """The Delphi `frame` step: options as `framed_options`, and a neutral estimate question."""
 
-    def fallback(words: str) -> FallenBack:
+    def fallback(words: str, /, *, skipped: bool = False) -> FallenBack:
         options = _options_in(words)
         return FallenBack(
             {
@@ -88,7 +91,7 @@ def next_in_order(candidates: Sequence[str]) -> DecisionFallback:
         {"next_speaker": candidates[0], "reason": "the next expert in the speaking order"},
         "the next expert in the seeded speaking order took the floor",
     )
-    return lambda _words: chosen
+    return _always(chosen)
 
 
 def least_confident(order: Sequence[str], stances: Mapping[str, Stance | None], most: int) -> DecisionFallback:
@@ -101,14 +104,14 @@ def least_confident(order: Sequence[str], stances: Mapping[str, Stance | None], 
     ranked = sorted(order, key=confidence)
     targets = [a for a in order if a in ranked[:most]]
     chosen = FallenBack({"targets": targets}, "the least confident experts were questioned")
-    return lambda _words: chosen
+    return _always(chosen)
 
 
 def proposition_from(query: str) -> DecisionFallback:
     """An adversarial panel's `proposition` step: the first sentence of the moderator's own answer, else
     the question itself stated as a proposition."""
 
-    def fallback(words: str) -> FallenBack:
+    def fallback(words: str, /, *, skipped: bool = False) -> FallenBack:
         sentence = first_sentence(words)
         if sentence:
             return FallenBack(
@@ -146,16 +149,18 @@ def _tally(stances: Mapping[str, Stance | None]) -> Counter[str]:
 
 def undecided_verdict(arguments: int) -> DecisionFallback:
     """An adversarial panel's `verdict` step: `undecided`, citing nothing, saying what would settle it."""
-    undecided = FallenBack(
-        {
-            "verdict": "undecided",
-            "confidence": 0.0,
-            "reasons": [],
-            "settle": f"A readable verdict on the {arguments} arguments made (the judge's answer could not be read).",
-        },
-        "the verdict is undecided",
-    )
-    return lambda _words: undecided
+
+    def fallback(_words: str, /, *, skipped: bool = False) -> FallenBack:
+        settle = (
+            f"A judge's verdict on the {arguments} arguments made (the budget was reached before the judge was asked)."
+            if skipped
+            else f"A readable verdict on the {arguments} arguments made (the judge's answer could not be read)."
+        )
+        return FallenBack(
+            {"verdict": "undecided", "confidence": 0.0, "reasons": [], "settle": settle}, "the verdict is undecided"
+        )
+
+    return fallback
 
 
 def tallied_synthesis(
@@ -167,11 +172,22 @@ def tallied_synthesis(
     `adopted` is the option the panel adopts (`outcome.Outcome`): the recommendation names it, so a
     fallback never recommends another option than the one the dissent is measured against.
     """
-    return lambda words: _tallied(panel, stances, words, adopted, by)
+
+    def fallback(words: str, /, *, skipped: bool = False) -> FallenBack:
+        return _tallied(panel, stances, words, adopted, by, skipped=skipped)
+
+    return fallback
+
+
+def _always(chosen: FallenBack) -> DecisionFallback:
+    def fallback(_words: str, /, *, skipped: bool = False) -> FallenBack:
+        return chosen
+
+    return fallback
 
 
 def _tallied(
-    panel: Panel, stances: Mapping[str, Stance | None], words: str, adopted: str | None, by: str
+    panel: Panel, stances: Mapping[str, Stance | None], words: str, adopted: str | None, by: str, *, skipped: bool
 ) -> FallenBack:
     positions = _tally(stances)
     members = len(panel.members)
@@ -195,11 +211,16 @@ def _tallied(
                 + " and ".join(f"'{p}'" for p in top)
                 + (f" were each the final position of {count} of {members} experts.")
             )
-        rationale = f"The {by}'s synthesis could not be read; this outcome tallies the experts' final positions: "
+        missing = "was not asked for (the budget was reached)" if skipped else "could not be read"
+        rationale = f"The {by}'s synthesis {missing}; this outcome tallies the experts' final positions: "
         rationale += ", ".join(f"'{p}': {n}" for p, n in ranked) + "."
     else:
         recommendation = "No recommendation could be read: the experts' own words are in the discussion."
-        rationale = f"Neither the {by}'s synthesis nor any expert's stance could be read. " + _last_words(panel)
+        rationale = (
+            f"The {by}'s synthesis was not asked for (the budget was reached) and no expert's stance could be read. "
+            if skipped
+            else f"Neither the {by}'s synthesis nor any expert's stance could be read. "
+        ) + _last_words(panel)
     estimates = [s.estimate for s in stances.values() if s is not None and s.estimate is not None]
     spread = Distribution.of(estimates)
     if spread is not None:

@@ -47,8 +47,10 @@ class OpenStrategy:
         last: str | None = None
         for t in range(limit):
             number = t // n + 1
-            if t % n == 0:
-                await discussion.begin_round(number)
+            if discussion.wrapping_up:
+                break
+            if t % n == 0 and not await discussion.begin_round(number, calls=3 * min(n, limit - t)):
+                break  # a budget was reached: the moderator's synthesis falls back on what was said
             done = spoken(panel)
             unspoken = [m.agent_id for m in order_for_round(panel, 1) if m.agent_id not in done]
             pool = unspoken if len(unspoken) >= limit - t else [m.agent_id for m in order_for_round(panel, number)]
@@ -99,7 +101,7 @@ class OpenStrategy:
                 stance=stance_request(options, peers=peers),
             )
             last = chosen
-            if t % n == n - 1 or t == limit - 1:
+            if t % n == n - 1 or t == limit - 1 or discussion.wrapping_up:  # the round ends (or wraps up early)
                 consensus = measure(panel, options)
                 await discussion.end_round(number, consensus)
                 everyone = len(spoken(panel)) == n

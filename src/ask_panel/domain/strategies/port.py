@@ -36,8 +36,14 @@ class FallenBack:
     """Said in the panel's list of fallbacks: "a neutral option set was used", ..."""
 
 
-DecisionFallback = Callable[[str], FallenBack]
-"""A decision's fallback, given the model's own words (its first answer, reasoning removed)."""
+class DecisionFallback(Protocol):
+    """A decision's fallback, given the model's own words (its first answer, reasoning removed).
+
+    `skipped`: no model was asked (the discussion wrapped up at a budget), so there are no words and
+    nothing was unreadable.
+    """
+
+    def __call__(self, words: str, /, *, skipped: bool = False) -> FallenBack: ...
 
 
 class Discussion(Protocol):
@@ -48,7 +54,17 @@ class Discussion(Protocol):
 
     def speaker(self, agent_id: str) -> Speaker: ...
 
-    async def begin_round(self, number: int) -> None: ...
+    @property
+    def wrapping_up(self) -> bool:
+        """True once a budget was reached after round 1: the strategy begins no further round or turn and
+        goes to its last decision, which then takes its fallback without a model call."""
+        ...
+
+    async def begin_round(self, number: int, *, calls: int = 0) -> bool:
+        """Begin round `number`, expected to make `calls` model calls. False (the round is not begun) when
+        the discussion wraps up instead (a later round begins only if the budget pays for all of it; a
+        first round that does not fit fails the panel, BudgetExceeded)."""
+        ...
 
     async def speak(
         self,

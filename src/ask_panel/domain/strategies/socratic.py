@@ -36,7 +36,9 @@ class SocraticStrategy:
         by_id = {m.agent_id: m for m in panel.members}
         most = max(1, len(panel.members) // 2)
         for number in range(1, panel.configuration.max_rounds + 1):
-            await discussion.begin_round(number)
+            calls = 3 * len(panel.members) if number == 1 else 1 + 3 * most  # (targets,) a question, an answer
+            if not await discussion.begin_round(number, calls=calls):
+                break  # a budget was reached: the moderator's summary falls back on what was said
             order = [m.agent_id for m in order_for_round(panel, number)]
             if number == 1:
                 targets = order
@@ -72,6 +74,8 @@ class SocraticStrategy:
                 )
                 targets = decision["targets"]
             for agent_id in targets:
+                if discussion.wrapping_up:
+                    break
                 member = by_id[agent_id]
                 question = await discussion.speak(
                     StepKey.question(number, agent_id),

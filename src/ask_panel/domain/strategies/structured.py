@@ -31,7 +31,8 @@ class StructuredStrategy:
         options = await frame_options(discussion)
         option_list = "; ".join(options)
         for number in range(1, panel.configuration.max_rounds + 1):
-            await discussion.begin_round(number)
+            if not await discussion.begin_round(number, calls=2 * len(panel.members)):
+                break  # a budget was reached: the moderator's synthesis falls back on what was said
             previous = transcript(panel, upto_round=number - 1)
             already_spoken = spoken(panel)
 
