@@ -127,32 +127,37 @@ class PanelDiscussion:
     async def begin_round(self, number: int, *, calls: int = 0) -> bool:
         if self._checkpoint.passed(StepKey.round_start(number)):
             return True
+        await self._read_tenant_spend()
         if self._stopped is not None:
             return False
         if number > 1 and calls:  # a later round must fit in what is left
             try:
-                await self._check(calls)
+                self._check(calls)
             except BudgetExceeded as exc:
                 self._stop(exc)
                 return False
         elif calls:
-            await self._check(calls)  # nothing to build on yet: a first round that does not fit fails the panel
+            self._check(calls)  # nothing to build on yet: a first round that does not fit fails the panel
         await self._marker(StepKey.round_start(number), lambda: self._panel.begin_round(number))
         return True
 
     async def end_round(self, number: int, consensus: Consensus | None, feedback: dict[str, Any] | None = None) -> None:
         await self._marker(StepKey.round_end(number), lambda: self._panel.complete_round(number, consensus, feedback))
 
-    async def _check(self, calls: int) -> None:
+    async def _read_tenant_spend(self) -> None:
+        """Read the tenant's spend again if the last reading is stale (at most every few seconds, `TenantMeter`)."""
+        if self._tenant is not None:
+            await self._tenant.refresh(self._panel.usage.cost_usd - self._panel.unrecorded_usage.cost_usd)
+
+    def _check(self, calls: int) -> None:
         """BudgetExceeded if `calls` more model calls, with the steps under way, would go past the panel's
         budget (steps under way count as if they had used their share already), or once its tenant's
-        spend has reached a budget (read at most every few seconds, `TenantMeter`, never per call).
+        spend has reached a budget. No await: checking and reserving the calls are one step for
+        concurrent turns.
         """
         if self._budget.capped:
             self._budget.check(self._panel.usage, self._calls_under_way + calls, estimate=self._panel.estimated_usage)
         if self._tenant is not None:
-            usage = self._panel.usage
-            await self._tenant.refresh(usage.cost_usd - self._panel.unrecorded_usage.cost_usd)
             self._tenant.check(self._panel.usage.cost_usd)
 
     def _stop(self, exc: BudgetExceeded) -> None:
@@ -174,11 +179,13 @@ class PanelDiscussion:
         before round 1 has ended, the step raises BudgetExceeded (the panel fails, having nothing to
         build on); after it, the discussion wraps up.
         """
-        if self._stopped is not None:
+        if self._stopped is None:
+            await self._read_tenant_spend()
+        if self._stopped is not None:  # (looked at again: another turn may have stopped it meanwhile)
             yield False
             return
         try:
-            await self._check(calls)
+            self._check(calls)
         except BudgetExceeded as exc:
             if not self._checkpoint.passed(StepKey.round_end(1)):
                 raise

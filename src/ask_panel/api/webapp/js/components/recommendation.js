@@ -31,7 +31,7 @@ export function recommendationCard(outcome, nameOf = (id) => id) {
   );
 }
 
-/** Why the result is degraded: the steps that fell back (an answer that could not be read), if any. */
+/** Why the result is degraded: the steps that fell back (an answer that could not be read, a budget reached), if any. */
 function degradedNote(fallbacks) {
   return h(
     'div',
@@ -41,7 +41,7 @@ function degradedNote(fallbacks) {
       {},
       h('strong', {}, 'Degraded result. '),
       fallbacks.length
-        ? 'Some answers could not be read, so these steps fell back; weigh this recommendation with that in mind.'
+        ? 'An answer could not be read or a budget ended the discussion early, so these steps fell back; weigh this recommendation with that in mind.'
         : 'At least one expert stayed silent or failed; weigh this recommendation with that in mind.',
     ),
     fallbacks.length
