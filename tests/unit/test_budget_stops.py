@@ -145,6 +145,18 @@ async def test_a_debate_stopped_by_its_budget_is_undecided_and_says_the_judge_wa
     assert "the budget was reached before the judge was asked" in outcome.verdict["settle"]
 
 
+async def test_a_delphi_panel_stopped_by_its_budget_reports_the_estimate_of_the_round_it_held() -> None:
+    provider = ScriptedProvider(disagreeing, usage=USAGE)
+    async with harness(memory_settings(), provider) as container:
+        panel, _ = await run_panel(container, "delphi", THREE, max_rounds=3, max_tokens=8 * PER_CALL)
+
+    assert "synthesis" in reasons(panel)
+    outcome = panel.final_recommendation
+    assert outcome is not None and outcome.estimate is not None
+    assert outcome.estimate["n"] == 3 and outcome.estimate["unit"] == "percent"
+    assert outcome.recommendation.startswith("Estimate: ")
+
+
 async def test_a_last_decision_that_does_not_fit_after_every_round_falls_back_the_same_way() -> None:
     provider = ScriptedProvider(disagreeing, usage=USAGE)
     async with harness(memory_settings(), provider) as container:

@@ -11,7 +11,8 @@ Algorithm:
 4. A debater argues its own side only: its stance schema is built for its side (`for` for a
    proponent, `against` for an opponent), so a stance for the other side is refused like any bad
    stance (repaired once, else the turn is kept without its stance). Consensus is measured after
-   every round for the record, but agreement never ends a debate early: every round is held.
+   every round for the record, but agreement never ends a debate early: every round is held
+   (only a budget reached after the openings ends it early: no judge is asked, the verdict is undecided).
 5. The judge weighs the arguments and gives a verdict, `proponents`, `opponents` or `undecided`,
    with reasons that each cite an argument made in the debate (by its reference, so a reason can
    only cite an argument that exists), and says what would settle the question.
