@@ -76,6 +76,11 @@ def test_a_person_asks_a_structured_panel_and_watches_it_reach_a_recommendation(
     expect(page.locator(".round-text")).to_have_text(re.compile(r"Round \d of 2"))
     expect(page.locator(".connection")).to_have_text("Live")
     expect(page.get_by_role("button", name="Cancel panel")).to_be_visible()
+    # The stored usage is not kept up to date while the panel runs: no "0 calls, 0 tokens", no raw id.
+    details = page.locator(".details")
+    expect(details).to_contain_text("Counted when the panel ends")
+    expect(details).not_to_contain_text("Model calls")
+    expect(details).not_to_contain_text(panel_id)
     screenshot(page, "panel-live-laptop")
 
     wait_for_status(page, "completed")
@@ -86,6 +91,9 @@ def test_a_person_asks_a_structured_panel_and_watches_it_reach_a_recommendation(
     expect(outcome.get_by_role("heading", name="Rationale")).to_be_visible()
     expect(outcome.get_by_role("heading", name="Dissent")).to_be_visible()
     expect(page.get_by_role("button", name="Cancel panel")).to_be_hidden()
+    expect(page.locator(".connection")).to_be_hidden()  # nothing more to receive: no "Stream ended" jargon
+    expect(details).to_contain_text("Model calls")
+    expect(details).not_to_contain_text("Counted when the panel ends")
 
     # Every stored turn is on screen once, and nothing else; the chart has one point per measurement.
     stored = stored_event_ids(web_server, panel_id, "expert_speaking")
@@ -108,7 +116,7 @@ def test_a_person_picks_experts_for_an_adversarial_panel_and_reads_the_verdict_o
     panel_id = ask(
         page,
         panel_type="Adversarial",
-        rounds=1,
+        rounds=2,
         experts=["Dr. Maya Chen", "Dr. Klaus Weber"],
         proposition=proposition,
     )
@@ -119,6 +127,9 @@ def test_a_person_picks_experts_for_an_adversarial_panel_and_reads_the_verdict_o
     verdict = page.locator(".verdict")
     expect(verdict).to_contain_text(proposition)
     expect(verdict).to_contain_text(re.compile(r"Stronger case: (for|against) the proposition|neither side"))
+    # A debate's length does not depend on agreement: no threshold is drawn or listed.
+    expect(page.locator(".legend-threshold")).to_have_count(0)
+    expect(page.locator(".details")).not_to_contain_text("Stops early at")
     expect(verdict).to_contain_text("Dr. Maya Chen")
     assert sorted(transcript_ids(page)) == stored_event_ids(web_server, panel_id, "expert_speaking", tenant)
     # Nothing is wider than the phone's screen.
@@ -135,9 +146,13 @@ def test_a_person_cancels_a_running_panel(web_server: WebServer, open_page: Open
     page.get_by_role("button", name="Cancel panel").click()
 
     wait_for_status(page, "cancelled")
-    expect(page.get_by_role("alert")).to_contain_text("cancelled")
+    # The person's own decision is reported as a fact, not as an error, with a way to ask again.
+    notice = page.locator(".notice")
+    expect(notice).to_contain_text(re.compile(r"This panel was cancelled in round \d, so it has no recommendation\."))
+    expect(notice.get_by_role("link", name="Ask the same question again")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
     expect(page.get_by_role("button", name="Cancel panel")).to_be_hidden()
-    expect(page.locator(".connection")).to_have_text("Stream ended")
+    expect(page.locator(".connection")).to_be_hidden()
     with web_server.client() as client:
         stored = client.get(f"/api/v1/panels/{panel_id}", headers={"X-Tenant-ID": tenant_of(page)}).json()
     assert stored["status"] == "cancelled"
@@ -234,6 +249,13 @@ def test_history_filters_panels_and_opens_one_to_read_replay_or_start(
     expect(rows.first).to_contain_text("CE marking")
     page.get_by_label("Panel type").select_option("structured")
     expect(page.get_by_text("No panels match.")).to_be_visible()
+    # Not "No panels yet": the person has panels, just none that match.
+    expect(page.locator(".panel-table")).to_contain_text("None of your panels match these filters.")
+    page.get_by_role("link", name="Show all panels.").click()
+    expect(rows).to_have_count(2)
+    expect(page.get_by_label("Status")).to_have_value("")
+    page.get_by_label("Status").select_option("completed")
+    page.get_by_label("Panel type").select_option("structured")
     page.get_by_label("Status").select_option("")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Pre-Submission")
@@ -242,7 +264,10 @@ def test_history_filters_panels_and_opens_one_to_read_replay_or_start(
     # Read a finished panel: everything from the log, then replay it.
     page.get_by_role("link", name="How many months will CE marking").click()
     wait_for_status(page, "completed")
-    expect(page.locator(".connection")).to_have_text("Stream ended")
+    expect(page.locator(".connection")).to_be_hidden()
+    # A Delphi panel's answer is a number in its unit.
+    expect(page.locator(".outcome-figures")).to_contain_text(re.compile(r"Estimate\s*\d+(\.\d)? months"))
+    expect(page.locator(".round-summary").first).to_contain_text(re.compile(r"median estimate \d+(\.\d)? months"))
     stored = stored_event_ids(web_server, finished, "expert_speaking", tenant)
     assert sorted(transcript_ids(page)) == stored
     page.get_by_role("button", name="Replay discussion").click()

@@ -9,11 +9,13 @@ export class ApiError extends Error {
     this.problem = problem || {};
   }
 
-  /** The message to show a person. */
+  /**
+   * The message to show a person, as a sentence: the problem's detail (it says what happened; the title is a
+   * category such as "Unauthorized" or "Invalid input"), else its title.
+   */
   get explanation() {
     const { title, detail } = this.problem;
-    if (title && detail && title !== detail) return `${title}: ${detail}`;
-    return detail || title || this.message;
+    return sentence(detail || title || this.message);
   }
 }
 
@@ -39,7 +41,7 @@ export function createApi({ headersOf, onUnauthorized = () => {} }) {
       if (error.name === 'AbortError') throw error;
       throw new ApiError(0, {
         title: 'The service could not be reached',
-        detail: 'Check your connection, then try again.',
+        detail: 'The service could not be reached. Check your connection, then try again.',
       });
     }
     if (response.status === 204) return null;
@@ -66,6 +68,14 @@ export function createApi({ headersOf, onUnauthorized = () => {} }) {
     cancelPanel: (panelId) => request('DELETE', `/api/v1/panels/${encodeURIComponent(panelId)}`),
     streamTicket: (panelId) => request('POST', `/api/v1/panels/${encodeURIComponent(panelId)}/stream-ticket`),
   };
+}
+
+/** "query must not be empty" -> "Query must not be empty." */
+export function sentence(text) {
+  const trimmed = String(text || '').trim();
+  if (!trimmed) return '';
+  const first = trimmed[0].toUpperCase() + trimmed.slice(1);
+  return /[.!?…]$/.test(first) ? first : `${first}.`;
 }
 
 function clean(query) {

@@ -30,6 +30,7 @@ class App {
       ? eventSourceTransport((panelId) => this.api.streamTicket(panelId))
       : fetchTransport(() => this.session.headers());
     document.documentElement.dataset.transport = this.transport.name;
+    document.body.dataset.authMode = meta.auth_mode;
   }
 
   start() {
@@ -57,7 +58,7 @@ class App {
   unauthorized(error) {
     if (!this.session.signedIn) return;
     this.session.signOut();
-    this.notice = `You were signed out: ${error.explanation || error.message}. Sign in again to continue.`;
+    this.notice = `You were signed out. ${error.explanation || error.message} Sign in again to continue.`;
     this.afterSignIn = location.hash;
     this.route();
   }
@@ -75,7 +76,7 @@ class App {
       view = signInView({ meta: this.meta, session: this.session, notice: this.notice, onSignedIn: () => this.signedIn() });
       document.title = 'Sign in – Ask Panel';
     } else if (path === '/ask' || path === '/') {
-      view = askView({ api: this.api, meta: this.meta, navigate: (to) => this.navigate(to) });
+      view = askView({ api: this.api, meta: this.meta, navigate: (to) => this.navigate(to) }, query);
       section = 'ask';
       document.title = 'Ask a panel – Ask Panel';
     } else if (path === '/history') {
@@ -159,7 +160,7 @@ async function boot() {
         'div',
         { class: 'card' },
         heading,
-        h('p', {}, error.explanation || error.message),
+        h('p', {}, error.status === 0 ? 'Ask Panel’s service did not answer. Check that it is running and that you are online, then try again.' : error.explanation || error.message),
         h('button', { type: 'button', class: 'button primary', onclick: () => boot() }, 'Try again'),
       ),
     );

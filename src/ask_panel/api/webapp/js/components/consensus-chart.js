@@ -4,33 +4,37 @@ import { h, percent, svg } from '../dom.js';
 
 const WIDTH = 360;
 const HEIGHT = 190;
-const MARGIN = { top: 14, right: 16, bottom: 30, left: 40 };
+const MARGIN = { top: 14, right: 22, bottom: 30, left: 46 };
 
 export class ConsensusChart {
   constructor({ maxRounds = 3, threshold = null } = {}) {
     this.maxRounds = maxRounds;
     this.threshold = threshold;
     this.points = new Map();
+    this.over = false;
     this.figure = h('div', { class: 'chart-figure' });
     this.table = h('table', { class: 'chart-table' });
-    this.element = h(
-      'div',
-      { class: 'consensus-chart' },
-      this.figure,
-      h(
-        'ul',
-        { class: 'chart-legend', 'aria-hidden': 'true' },
-        h('li', { class: 'legend-level' }, 'Consensus level'),
-        h('li', { class: 'legend-confidence' }, 'Confidence'),
-        threshold === null ? null : h('li', { class: 'legend-threshold' }, `Threshold ${percent(threshold)}`),
-      ),
-      h('details', { class: 'chart-values' }, h('summary', {}, 'Values by round'), this.table),
+    this.legend = h(
+      'ul',
+      { class: 'chart-legend', 'aria-hidden': 'true' },
+      h('li', { class: 'legend-level' }, 'Consensus level'),
+      h('li', { class: 'legend-confidence' }, 'Confidence'),
+      threshold === null ? null : h('li', { class: 'legend-threshold' }, `Threshold ${percent(threshold)}`),
     );
+    this.values = h('details', { class: 'chart-values' }, h('summary', {}, 'Values by round'), this.table);
+    this.element = h('div', { class: 'consensus-chart' }, this.figure, this.legend, this.values);
     this.draw();
   }
 
   reset() {
     this.points.clear();
+    this.over = false;
+    this.draw();
+  }
+
+  /** The panel has ended: an empty chart now says that no round was measured, not that one will be. */
+  ended() {
+    this.over = true;
     this.draw();
   }
 
@@ -42,6 +46,20 @@ export class ConsensusChart {
 
   draw() {
     const rounds = [...this.points.keys()].sort((a, b) => a - b);
+    this.legend.hidden = rounds.length === 0;
+    this.values.hidden = rounds.length === 0;
+    if (!rounds.length) {
+      // Nothing to draw yet: a line of text, not an empty grid that pushes the discussion down on a phone.
+      const threshold = this.threshold === null ? '' : ` The panel may stop early once it reaches ${percent(this.threshold)}.`;
+      this.figure.replaceChildren(
+        h(
+          'p',
+          { class: 'chart-empty' },
+          this.over ? 'No round was measured.' : `How far the experts agree, and how confident they are, is measured after each round.${threshold}`,
+        ),
+      );
+      return;
+    }
     const lastRound = Math.max(this.maxRounds, ...rounds, 1);
     const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
     const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -58,7 +76,8 @@ export class ConsensusChart {
     );
     const ticks = [];
     for (let round = 1; round <= lastRound; round++) {
-      ticks.push(svg('text', { class: 'tick', x: x(round), y: HEIGHT - 10, 'text-anchor': 'middle' }, `R${round}`));
+      const anchor = lastRound === 1 ? 'middle' : round === 1 ? 'start' : round === lastRound ? 'end' : 'middle';
+      ticks.push(svg('text', { class: 'tick', x: x(round), y: HEIGHT - 8, 'text-anchor': anchor }, lastRound <= 5 ? `Round ${round}` : String(round)));
     }
     const series = (key, className) => {
       if (rounds.length === 0) return null;
@@ -101,9 +120,6 @@ export class ConsensusChart {
       series('level', 'series-level'),
     );
     this.figure.replaceChildren(chart);
-    if (!rounds.length) {
-      this.figure.append(h('p', { class: 'chart-empty' }, 'Measured after each round.'));
-    }
     this.table.replaceChildren(
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Round'), h('th', { scope: 'col' }, 'Level'), h('th', { scope: 'col' }, 'Confidence'))),
       h(

@@ -1,7 +1,7 @@
 // The live transcript: rounds, each expert's turn as it is written (token deltas), then as stored.
 
 import { h, hueOf, initials, percent, time } from '../dom.js';
-import { FACILITATORS } from '../labels.js';
+import { amount, FACILITATORS, withUnit } from '../labels.js';
 
 export class Transcript {
   constructor() {
@@ -15,6 +15,9 @@ export class Transcript {
     this.rounds = new Map();
     this.drafts = new Map();
     this.proposition = null;
+    this.unit = null;
+    this.silent = [];
+    this.stored = 0;
     this.placeholder = h('p', { class: 'empty-note' }, 'The discussion appears here as the experts speak.');
     this.element.replaceChildren(this.placeholder);
   }
@@ -92,6 +95,7 @@ export class Transcript {
     });
     const key = `${data.round}:${data.agent_id}`;
     const draft = this.drafts.get(key);
+    this.stored += 1;
     if (draft) {
       draft.item.replaceWith(item);
       this.drafts.delete(key);
@@ -102,16 +106,20 @@ export class Transcript {
 
   /** A non-terminal failure of one expert (`expert_error`, or `error` without `terminal`). */
   expertError(id, data) {
-    const round = this.round(data.round || Math.max(1, ...this.rounds.keys()));
+    const number = data.round || Math.max(1, ...this.rounds.keys());
+    const round = this.round(number);
     const who = data.agent_id ? this.speaker(data.agent_id, data.agent_name, null).name : 'An expert';
     const key = `${data.round}:${data.agent_id}`;
     this.drafts.get(key)?.item.remove();
     this.drafts.delete(key);
+    this.silent.push({ name: who, round: data.round || null });
+    // The service's message may start with the expert's name ("Laura Martinez could not answer: ..."): the reason only.
+    const reason = String(data.message || '').replace(new RegExp(`^${escapeRegExp(who)} could not answer:\\s*`), '');
     round.list.append(
       h(
         'li',
         { class: 'message message-error', dataset: { eventId: String(id) } },
-        h('p', {}, `${who} could not finish this turn: ${data.message || 'unknown error'}`),
+        h('p', {}, h('strong', {}, `${who} did not answer in this round.`), reason ? h('span', { class: 'error-reason' }, ` Reason: ${reason}`) : null),
       ),
     );
   }
@@ -120,6 +128,12 @@ export class Transcript {
     const round = this.round(data.round);
     round.messages = data.messages;
     round.feedback = data.feedback || null;
+    if (data.feedback?.unit && !this.unit) {
+      this.unit = data.feedback.unit;
+      for (const estimate of this.element.querySelectorAll('.stance-estimate')) {
+        estimate.textContent = `estimate ${withUnit(Number(estimate.dataset.value), this.unit)}`;
+      }
+    }
     if (data.feedback?.proposition && !this.proposition) {
       this.proposition = data.feedback.proposition;
       this.element.prepend(
@@ -145,7 +159,9 @@ export class Transcript {
     }
     const distribution = round.feedback?.distribution;
     if (distribution && typeof distribution.median === 'number') {
-      parts.push(`median estimate ${distribution.median.toFixed(1)} (IQR ${distribution.q1?.toFixed(1)}–${distribution.q3?.toFixed(1)})`);
+      const unit = round.feedback.unit || this.unit;
+      const middle = typeof distribution.q1 === 'number' && typeof distribution.q3 === 'number' ? `, middle half ${amount(distribution.q1)} to ${withUnit(distribution.q3, unit)}` : '';
+      parts.push(`median estimate ${withUnit(distribution.median, unit)}${middle}`);
     }
     round.summary.hidden = parts.length === 0;
     round.summary.textContent = parts.length ? `End of round: ${parts.join(' · ')}` : '';
@@ -163,6 +179,7 @@ export class Transcript {
   end() {
     for (const draft of this.drafts.values()) draft.item.remove();
     this.drafts.clear();
+    this.placeholder.textContent = 'No one spoke before the panel ended.';
     for (const round of this.rounds.values()) {
       if (round.list.children.length === 0) {
         round.list.append(h('li', { class: 'empty-note' }, 'No turn was finished in this round.'));
@@ -195,7 +212,7 @@ export class Transcript {
           timestamp ? h('time', { class: 'message-time', datetime: timestamp }, time(timestamp)) : null,
         ),
         body,
-        stance ? stanceLine(stance) : null,
+        stance ? stanceLine(stance, this.unit) : null,
       ),
     );
   }
@@ -209,9 +226,15 @@ function paragraphs(text) {
   return h('div', { class: 'content' }, blocks.map((block) => h('p', {}, block)));
 }
 
-function stanceLine(stance) {
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function stanceLine(stance, unit) {
   const parts = [h('span', { class: 'stance-label' }, 'Position'), h('span', { class: 'stance-position' }, stance.position)];
   if (typeof stance.confidence === 'number') parts.push(h('span', { class: 'stance-confidence' }, `${percent(stance.confidence)} confident`));
-  if (typeof stance.estimate === 'number') parts.push(h('span', { class: 'stance-estimate' }, `estimate ${stance.estimate}`));
+  if (typeof stance.estimate === 'number') {
+    parts.push(h('span', { class: 'stance-estimate', dataset: { value: String(stance.estimate) } }, `estimate ${withUnit(stance.estimate, unit)}`));
+  }
   return h('p', { class: 'stance' }, parts);
 }

@@ -1,14 +1,18 @@
 // The ask form: the question, the panel type, the experts (picked or automatic), the settings; starts the panel.
 
 import { h, randomId } from '../dom.js';
-import { PANEL_TYPES } from '../labels.js';
+import { PANEL_TYPES, usesThreshold } from '../labels.js';
 
 const DEFAULT_ROUNDS = 3;
 const DEFAULT_THRESHOLD_PERCENT = 80;
 
-/** `ctx`: {api, meta, navigate}. Returns {element, heading, dispose}. */
-export function askView(ctx) {
+/**
+ * `ctx`: {api, meta, navigate}; `query`: the route's URLSearchParams (`again=<panel id>` fills the form in with
+ * that panel's question and settings). Returns {element, heading, dispose}.
+ */
+export function askView(ctx, query = new URLSearchParams()) {
   const form = new AskForm(ctx);
+  if (query.get('again')) form.fillFrom(query.get('again'));
   return { element: form.element, heading: form.heading, dispose: () => {} };
 }
 
@@ -53,7 +57,16 @@ class AskForm {
     );
 
     this.rounds = h('input', { type: 'number', id: 'max_rounds', min: '1', max: '10', step: '1', value: String(DEFAULT_ROUNDS), inputmode: 'numeric', 'aria-describedby': 'rounds-hint' });
+    this.roundsHint = h('p', { class: 'hint', id: 'rounds-hint' }, '1 to 10');
     this.threshold = h('input', { type: 'number', id: 'threshold', min: '0', max: '100', step: '5', value: String(DEFAULT_THRESHOLD_PERCENT), inputmode: 'numeric', 'aria-describedby': 'threshold-hint' });
+    this.thresholdField = h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'threshold' }, 'Consensus threshold (%)'),
+      h('p', { class: 'hint', id: 'threshold-hint' }, 'The panel stops early at this level of agreement'),
+      this.threshold,
+    );
+    this.lengthNote = h('p', { class: 'hint settings-note', hidden: true });
     this.proposition = h('textarea', { id: 'proposition', rows: '2', maxlength: String(ctx.meta.max_proposition_chars || 2000), 'aria-describedby': 'proposition-hint' });
     this.propositionField = h(
       'div',
@@ -116,9 +129,10 @@ class AskForm {
           h(
             'div',
             { class: 'settings-grid' },
-            h('div', { class: 'field' }, h('label', { for: 'max_rounds' }, 'Rounds'), h('p', { class: 'hint', id: 'rounds-hint' }, '1 to 10'), this.rounds),
-            h('div', { class: 'field' }, h('label', { for: 'threshold' }, 'Consensus threshold (%)'), h('p', { class: 'hint', id: 'threshold-hint' }, 'Agreement at which the panel may stop early'), this.threshold),
+            h('div', { class: 'field' }, h('label', { for: 'max_rounds' }, 'Rounds'), this.roundsHint, this.rounds),
+            this.thresholdField,
           ),
+          this.lengthNote,
           this.propositionField,
         ),
         h('div', { class: 'form-actions' }, this.submit),
@@ -137,8 +151,51 @@ class AskForm {
     this.queryCount.textContent = `${this.query.value.length.toLocaleString()} / ${max.toLocaleString()} characters`;
   }
 
+  /** Only the settings that act on the chosen type are offered: a debate and a Delphi panel ignore the threshold. */
   typeChanged() {
-    this.propositionField.hidden = this.panelType !== 'adversarial';
+    const type = this.panelType;
+    this.propositionField.hidden = type !== 'adversarial';
+    this.thresholdField.hidden = !usesThreshold(type);
+    this.roundsHint.textContent = type === 'adversarial' ? '2 to 10' : '1 to 10';
+    const notes = {
+      adversarial: 'A debate runs every round, whatever the agreement; then the judge decides.',
+      delphi: 'A Delphi panel stops early once the estimates stop moving between rounds.',
+    };
+    this.lengthNote.textContent = notes[type] || '';
+    this.lengthNote.hidden = !notes[type];
+  }
+
+  /** Fill the form in from an earlier panel (after it failed or was cancelled, or to ask again). */
+  async fillFrom(panelId) {
+    let panel;
+    try {
+      panel = await this.ctx.api.getPanel(panelId);
+    } catch {
+      return; // the form stays empty: nothing to copy
+    }
+    const config = panel.configuration || {};
+    this.query.value = panel.query;
+    this.countQuery();
+    const type = this.typeInputs.find((input) => input.value === panel.panel_type);
+    if (type) type.checked = true;
+    if (typeof config.max_rounds === 'number') this.rounds.value = String(config.max_rounds);
+    if (typeof config.consensus_threshold === 'number') this.threshold.value = String(Math.round(config.consensus_threshold * 100));
+    this.proposition.value = config.proposition || '';
+    this.typeChanged();
+    if (panel.member_selection !== 'auto') {
+      this.pickInput.checked = true;
+      this.picker.hidden = false;
+      this.pickAfterLoad = panel.members.map((m) => m.agent_id);
+      this.checkPicked();
+    }
+  }
+
+  checkPicked() {
+    if (!this.pickAfterLoad) return;
+    for (const input of this.expertList.querySelectorAll('input[name="agent_ids"]')) {
+      if (this.pickAfterLoad.includes(input.value)) input.checked = true;
+    }
+    this.updateCount();
   }
 
   expertsModeChanged() {
@@ -152,7 +209,7 @@ class AskForm {
       this.agents = agents;
       this.renderAgents();
     } catch (error) {
-      this.expertList.replaceChildren(h('p', { class: 'alert' }, `The expert registry could not be loaded: ${error.explanation || error.message}`));
+      this.expertList.replaceChildren(h('p', { class: 'alert' }, `The list of experts could not be loaded. ${error.explanation || error.message} You can still let the service choose.`));
     }
   }
 
@@ -165,6 +222,7 @@ class AskForm {
         : null;
     this.expertList.replaceChildren(...[group('Your organisation’s experts', own), group('Built-in experts', builtin)].filter(Boolean));
     this.updateCount();
+    this.checkPicked();
   }
 
   agentItem(agent) {
@@ -213,9 +271,12 @@ class AskForm {
       if (count > this.maxExperts) problems.push(['expert-filter', `Pick at most ${this.maxExperts} experts.`]);
     }
     const rounds = Number(this.rounds.value);
-    if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) problems.push(['max_rounds', 'Rounds must be a whole number from 1 to 10.']);
+    const fewest = this.panelType === 'adversarial' ? 2 : 1;
+    if (!Number.isInteger(rounds) || rounds < fewest || rounds > 10) {
+      problems.push(['max_rounds', fewest === 2 ? 'A debate has from 2 to 10 rounds.' : 'Rounds must be a whole number from 1 to 10.']);
+    }
     const threshold = Number(this.threshold.value);
-    if (this.threshold.value === '' || !Number.isFinite(threshold) || threshold < 0 || threshold > 100) {
+    if (usesThreshold(this.panelType) && (this.threshold.value === '' || !Number.isFinite(threshold) || threshold < 0 || threshold > 100)) {
       problems.push(['threshold', 'The consensus threshold must be from 0 to 100%.']);
     }
     return problems;
@@ -243,10 +304,8 @@ class AskForm {
   }
 
   body() {
-    const configuration = {
-      max_rounds: Number(this.rounds.value),
-      consensus_threshold: Number(this.threshold.value) / 100,
-    };
+    const configuration = { max_rounds: Number(this.rounds.value) };
+    if (usesThreshold(this.panelType)) configuration.consensus_threshold = Number(this.threshold.value) / 100;
     if (this.panelType === 'adversarial' && this.proposition.value.trim()) configuration.proposition = this.proposition.value.trim();
     const body = { query: this.query.value.trim(), panel_type: this.panelType, configuration };
     if (this.pickInput.checked) body.agent_ids = this.selectedAgents();

@@ -25,6 +25,7 @@ class HistoryView {
       query.get('type'),
     );
     this.summary = h('p', { class: 'hint', role: 'status' });
+    this.problem = h('div', { class: 'alert', role: 'alert', hidden: true });
     this.body = h('tbody');
     this.more = h('button', { type: 'button', class: 'button', hidden: true, onclick: () => this.load(false) }, 'Show more');
     this.element = h(
@@ -38,7 +39,8 @@ class HistoryView {
         this.type.field,
       ),
       this.summary,
-      h(
+      this.problem,
+      (this.tableCard = h(
         'div',
         { class: 'card table-card' },
         h(
@@ -56,7 +58,7 @@ class HistoryView {
           ),
           this.body,
         ),
-      ),
+      )),
       h('div', { class: 'table-actions' }, this.more),
     );
     for (const control of [this.status.input, this.type.input]) control.addEventListener('change', () => this.filtersChanged());
@@ -65,6 +67,14 @@ class HistoryView {
 
   dispose() {
     this.disposed = true;
+  }
+
+  clearFilters(event) {
+    event.preventDefault();
+    this.status.input.value = '';
+    this.type.input.value = '';
+    this.filtersChanged();
+    this.heading.focus();
   }
 
   filtersChanged() {
@@ -89,20 +99,39 @@ class HistoryView {
       });
     } catch (error) {
       if (this.disposed) return;
-      this.summary.textContent = `The panels could not be loaded: ${error.explanation || error.message}`;
+      this.summary.textContent = '';
+      this.problem.replaceChildren(
+        h('p', {}, h('strong', {}, 'Your panels could not be loaded. '), error.explanation || error.message),
+        h('button', { type: 'button', class: 'button small', onclick: () => this.load(fresh) }, 'Try again'),
+      );
+      this.problem.hidden = false;
+      this.tableCard.hidden = fresh; // an empty table under the error says nothing
       return;
     }
     if (this.disposed) return;
+    this.problem.hidden = true;
+    this.tableCard.hidden = false;
     const rows = page.panels.map((panel) => row(panel));
     if (fresh) this.body.replaceChildren(...rows);
     else this.body.append(...rows);
     this.offset += page.panels.length;
     this.more.hidden = this.offset >= page.total;
     if (page.total === 0) {
+      const filtered = Boolean(this.status.input.value || this.type.input.value);
       this.body.replaceChildren(
-        h('tr', {}, h('td', { colspan: '6', class: 'empty-note' }, 'No panels yet. ', h('a', { href: '#/ask' }, 'Ask your first question.'))),
+        h(
+          'tr',
+          {},
+          h(
+            'td',
+            { colspan: '6', class: 'empty-note' },
+            filtered
+              ? ['None of your panels match these filters. ', h('a', { href: '#/history', onclick: (event) => this.clearFilters(event) }, 'Show all panels.')]
+              : ['No panels yet. ', h('a', { href: '#/ask' }, 'Ask your first question.')],
+          ),
+        ),
       );
-      this.summary.textContent = 'No panels match.';
+      this.summary.textContent = filtered ? 'No panels match.' : 'No panels yet.';
     } else {
       this.summary.textContent = `Showing ${this.offset} of ${page.total} panel${page.total === 1 ? '' : 's'}.`;
     }

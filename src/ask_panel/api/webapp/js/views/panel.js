@@ -4,7 +4,7 @@ import { ConsensusChart } from '../components/consensus-chart.js';
 import { recommendationCard } from '../components/recommendation.js';
 import { Transcript } from '../components/transcript.js';
 import { dateTime, duration, h, hueOf, initials } from '../dom.js';
-import { panelTypeLabel, statusLabel, TERMINAL_STATUSES } from '../labels.js';
+import { panelTypeLabel, statusLabel, TERMINAL_STATUSES, usesThreshold } from '../labels.js';
 import { PanelStream } from '../stream.js';
 
 const CONNECTION_TEXT = {
@@ -58,9 +58,18 @@ class PanelPage {
     } catch (error) {
       if (this.disposed) return;
       this.heading.textContent = error.status === 404 ? 'Panel not found' : 'The panel could not be loaded';
+      const retry = h('button', { type: 'button', class: 'button', onclick: () => {
+        this.element.replaceChildren(this.heading);
+        this.heading.textContent = 'Loading panel…';
+        this.load();
+      } }, 'Try again');
       this.element.append(
-        h('p', { class: 'alert', role: 'alert' }, error.status === 404 ? 'There is no such panel for this tenant.' : error.explanation),
-        h('p', {}, h('a', { href: '#/history' }, 'Back to your panels')),
+        h(
+          'p',
+          { class: 'alert', role: 'alert' },
+          error.status === 404 ? 'This tenant has no panel at this address: it may belong to another tenant, or the link is incomplete.' : error.explanation,
+        ),
+        h('p', { class: 'form-actions' }, error.status === 404 ? null : retry, h('a', { href: '#/history' }, 'Back to your panels')),
       );
       return;
     }
@@ -81,6 +90,7 @@ class PanelPage {
     this.speakingLine = h('span', { class: 'speaking' });
     this.progressBar = h('div', { class: 'progress-bar', role: 'progressbar', 'aria-label': 'Rounds', 'aria-valuemin': '0' }, h('span'));
     this.alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+    this.notice = h('div', { class: 'notice', role: 'status', hidden: true });
     this.cancelButton = h('button', { type: 'button', class: 'button danger', onclick: () => this.cancel() }, 'Cancel panel');
     this.startButton = h('button', { type: 'button', class: 'button primary', onclick: () => this.start() }, 'Start panel');
     this.replayButton = h('button', { type: 'button', class: 'button', onclick: () => this.replay() }, 'Replay discussion');
@@ -88,7 +98,9 @@ class PanelPage {
 
     this.transcript = new Transcript();
     this.transcript.setMembers(panel.members);
-    this.chart = new ConsensusChart({ maxRounds: config.max_rounds || 3, threshold: config.consensus_threshold ?? null });
+    this.transcript.unit = config.estimate?.unit || null;
+    const threshold = usesThreshold(panel.panel_type) ? (config.consensus_threshold ?? null) : null;
+    this.chart = new ConsensusChart({ maxRounds: config.max_rounds || 3, threshold });
     this.outcome = h('section', { class: 'card outcome', 'aria-labelledby': 'outcome-heading', hidden: true });
     this.membersList = h(
       'ul',
@@ -133,6 +145,7 @@ class PanelPage {
         this.progressBar,
       ),
       this.alert,
+      this.notice,
       h(
         'div',
         { class: 'panel-grid' },
@@ -160,18 +173,28 @@ class PanelPage {
     this.renderProgress();
   }
 
+  /**
+   * The panel's settings, and once it has ended what it used. While it runs the stored usage is not kept up
+   * to date, so it is not shown (it read "0 calls, 0 tokens" for a panel in full swing).
+   */
   renderDetails(panel) {
     const config = panel.configuration || {};
     const usage = panel.usage || {};
+    const ended = TERMINAL_STATUSES.has(panel.status);
+    const adversarial = panel.panel_type === 'adversarial';
     const rows = [
       ['Panel type', panelTypeLabel(panel.panel_type)],
-      ['Rounds (at most)', String(config.max_rounds ?? '–')],
-      ['Consensus threshold', typeof config.consensus_threshold === 'number' ? `${Math.round(config.consensus_threshold * 100)}%` : '–'],
+      adversarial
+        ? ['Rounds', String(Math.max(2, config.max_rounds ?? 2))]
+        : ['Rounds (at most)', String(config.max_rounds ?? '–')],
+      usesThreshold(panel.panel_type) && typeof config.consensus_threshold === 'number'
+        ? ['Stops early at', `${Math.round(config.consensus_threshold * 100)}% consensus`]
+        : null,
       config.proposition ? ['Proposition', config.proposition] : null,
-      ['Model calls', String(usage.llm_calls ?? 0)],
-      ['Tokens', `${usage.input_tokens ?? 0} in · ${usage.output_tokens ?? 0} out`],
-      panel.duration_seconds ? ['Duration', duration(panel.duration_seconds)] : null,
-      ['Panel id', panel.panel_id],
+      ended ? ['Model calls', String(usage.llm_calls ?? 0)] : null,
+      ended ? ['Tokens', `${(usage.input_tokens ?? 0).toLocaleString()} in · ${(usage.output_tokens ?? 0).toLocaleString()} out`] : null,
+      ended && typeof panel.duration_seconds === 'number' ? ['Duration', duration(panel.duration_seconds)] : null,
+      ended ? null : ['Usage', 'Counted when the panel ends'],
     ].filter(Boolean);
     this.details.replaceChildren(...rows.map(([term, value]) => h('div', {}, h('dt', {}, term), h('dd', {}, value))));
   }
@@ -183,7 +206,8 @@ class PanelPage {
     this.element.dataset.status = this.status;
     const maxRounds = this.panel.configuration?.max_rounds || 1;
     if (this.currentRound === 0) {
-      this.roundText.textContent = this.status === 'draft' ? 'Not started' : this.status === 'queued' ? 'Waiting to start' : '';
+      this.roundText.textContent =
+        this.status === 'draft' ? 'Not started' : this.status === 'queued' ? 'Waiting to start' : terminal ? `${statusLabel(this.status)} before the first round` : '';
     } else if (this.status === 'completed') {
       this.roundText.textContent = `Finished after round ${this.currentRound} of ${maxRounds}`;
     } else if (terminal) {
@@ -198,7 +222,10 @@ class PanelPage {
     this.progressBar.hidden = this.status === 'draft';
     this.startButton.hidden = this.status !== 'draft';
     this.cancelButton.hidden = terminal || this.replaying;
-    this.replayButton.hidden = !terminal || this.replaying;
+    // Nothing to replay when no turn was stored (a panel that failed or was cancelled before anyone spoke).
+    this.replayButton.hidden = !terminal || this.replaying || !this.events.some((e) => e.type === 'expert_speaking');
+    // Once the panel has ended the connection is of no interest: the page holds all there is.
+    this.connection.hidden = terminal && !this.replaying;
     this.skipButton.hidden = !this.replaying;
     this.renderSpeaking();
   }
@@ -215,9 +242,20 @@ class PanelPage {
     }
   }
 
-  showAlert(text) {
+  showAlert(text, ...more) {
     this.alert.hidden = !text;
-    this.alert.textContent = text || '';
+    this.alert.replaceChildren(...(text ? [text, ...more] : []));
+  }
+
+  /** A neutral message (not an error): the panel was cancelled. */
+  showNotice(text, ...more) {
+    this.notice.hidden = !text;
+    this.notice.replaceChildren(...(text ? [text, ...more] : []));
+  }
+
+  /** A link to the ask form filled in with this panel's question and settings. */
+  askAgainLink() {
+    return h('a', { href: `#/ask?again=${this.panelId}`, class: 'ask-again' }, 'Ask the same question again');
   }
 
   watch() {
@@ -256,7 +294,7 @@ class PanelPage {
         this.ctx.onUnauthorized(error);
         return;
       }
-      this.showAlert(`The live stream stopped: ${error?.message || 'unknown error'}`);
+      this.showAlert(`This page stopped receiving the panel’s updates. ${error?.explanation || error?.message || ''} Reload the page to try again.`);
     }
   }
 
@@ -340,12 +378,23 @@ class PanelPage {
         return;
       case 'panel_cancelled':
         this.end('cancelled', live ? 'The panel was cancelled.' : null);
-        this.showAlert('This panel was cancelled before it finished.');
+        this.showNotice(
+          this.currentRound
+            ? `This panel was cancelled in round ${this.currentRound}, so it has no recommendation. ${
+                this.transcript.stored ? 'The turns finished before that are kept below.' : 'No expert had finished a turn.'
+              } `
+            : 'This panel was cancelled before it started, so it has no recommendation. ',
+          this.askAgainLink(),
+        );
         return;
       case 'error':
         if (data.terminal) {
           this.end('failed', live ? 'The panel failed.' : null);
-          this.showAlert(`The panel failed: ${data.message || 'unknown error'}`);
+          this.showAlert(
+            h('strong', {}, 'The panel stopped with an error and has no recommendation. '),
+            data.message ? `Reason: ${String(data.message).replace(/\.$/, '')}. ` : '',
+            this.askAgainLink(),
+          );
         } else {
           this.transcript.expertError(id, data);
         }
@@ -364,13 +413,14 @@ class PanelPage {
   end(status, message) {
     this.status = status;
     this.transcript.end();
+    this.chart.ended();
     this.renderProgress();
     if (message) this.ctx.announce(message);
   }
 
   showOutcome(data) {
     const nameOf = (id) => this.panel.members.find((m) => m.agent_id === id)?.agent_name || id;
-    this.outcome.replaceChildren(h('h2', { id: 'outcome-heading' }, 'Recommendation'), recommendationCard(data, nameOf));
+    this.outcome.replaceChildren(h('h2', { id: 'outcome-heading' }, 'Recommendation'), recommendationCard(data, nameOf, this.transcript.silent));
     this.outcome.hidden = false;
   }
 
@@ -381,7 +431,7 @@ class PanelPage {
       this.setStatus('queued');
       this.showAlert('');
     } catch (error) {
-      this.showAlert(`The panel could not be started: ${error.explanation || error.message}`);
+      this.showAlert(`The panel could not be started. ${error.explanation || error.message}`);
     } finally {
       this.startButton.disabled = false;
     }
@@ -394,7 +444,7 @@ class PanelPage {
       this.ctx.announce('Cancelling the panel.');
     } catch (error) {
       this.showAlert(
-        error.status === 409 ? 'The panel has already ended; there is nothing to cancel.' : `Cancelling failed: ${error.explanation || error.message}`,
+        error.status === 409 ? 'The panel has already ended; there is nothing to cancel.' : `The panel could not be cancelled. ${error.explanation || error.message}`,
       );
     } finally {
       this.cancelButton.disabled = false;
@@ -438,5 +488,6 @@ class PanelPage {
     this.currentRound = 0;
     this.status = 'in_progress';
     this.showAlert('');
+    this.showNotice('');
   }
 }

@@ -159,7 +159,7 @@ class TokenSignIn {
       this.ctx.session.signIn({ tenantId, token });
       this.ctx.onSignedIn();
     } catch (error) {
-      showError(this.token, this.error, `The service refused this token: ${error.explanation || error.message}`);
+      showError(this.token, this.error, `The service refused this token. ${error.explanation || error.message}`);
     } finally {
       this.submit.disabled = false;
     }
