@@ -6,6 +6,7 @@ with `make run`) and checks what is on screen against what the service stored.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -55,6 +56,27 @@ def ask(page: Page, *, panel_type: str, rounds: int, experts: list[str] | None =
         page.get_by_label("Proposition to debate").fill(fields["proposition"])
     page.get_by_role("button", name="Convene the panel").click()
     return panel_id_of(page)
+
+
+def pin_seed(page: Page, seed: int) -> None:
+    """The panels this page creates get `seed`: the form has no seed, and a panel's course (how many rounds
+    it runs before its experts agree) follows its seed, so a test that needs the panel running pins it."""
+
+    def with_seed(route: Route) -> None:
+        body = route.request.post_data_json if route.request.method == "POST" else None
+        if not isinstance(body, dict):
+            route.continue_()
+            return
+        body["configuration"] = {**body.get("configuration", {}), "seed": seed}
+        route.continue_(post_data=json.dumps(body))
+
+    page.route(re.compile(r".*/api/v1/panels$"), with_seed)
+
+
+def rounds_of(server: WebServer, panel_id: str, tenant: str) -> int:
+    with server.client() as client:
+        panel = client.get(f"/api/v1/panels/{panel_id}", headers={"X-Tenant-ID": tenant}).json()
+    return len(panel["discussions"])
 
 
 def wait_for_status(page: Page, status: str) -> None:
@@ -140,6 +162,7 @@ def test_a_person_picks_experts_for_an_adversarial_panel_and_reads_the_verdict_o
 def test_a_person_cancels_a_running_panel(web_server: WebServer, open_page: OpenPage) -> None:
     page = open_page(f"{web_server.base_url}/")
     sign_in_locally(page, new_tenant())
+    pin_seed(page, 6)  # this panel runs its 3 rounds (a third of seeds agree after round 1): it is still running
     panel_id = ask(page, panel_type="Open", rounds=3)
     page.locator(".message.draft").first.wait_for()
 
@@ -181,7 +204,9 @@ def test_after_a_dropped_connection_the_transcript_resumes_with_no_message_twice
     tenant = new_tenant()
     sign_in_locally(page, tenant)
     assert page.evaluate("document.documentElement.dataset.transport") == transport
-    # A threshold of 100% keeps the panel going for all its rounds: events arrive while the network is down.
+    # A threshold of 100% and a pinned seed keep the panel going for all its rounds (14 in 100 seeds agree
+    # unanimously after round 1, 9 after round 2): events arrive while the network is down.
+    pin_seed(page, 0)
     panel_id = ask(
         page, panel_type="Structured", rounds=3, experts=["Dr. Maya Chen", "Dr. Samuel Okafor"], threshold="100"
     )
@@ -201,6 +226,7 @@ def test_after_a_dropped_connection_the_transcript_resumes_with_no_message_twice
     proxy.release()
 
     wait_for_status(page, "completed")
+    assert rounds_of(web_server, panel_id, tenant) == 3, "this seed no longer runs all three rounds"
     assert int(page.locator(".panel-page").get_attribute("data-reconnects") or 0) >= 1
     shown = transcript_ids(page)
     assert len(shown) == len(set(shown)), f"a message is shown twice: {shown}"
@@ -368,5 +394,5 @@ def test_a_panel_that_ends_while_the_network_drops_still_shows_its_usage(
     ask(page, panel_type="Structured", rounds=1)
     wait_for_status(page, "completed")
     calls = page.locator(".panel-page dt", has_text="Model calls").locator("xpath=following-sibling::dd")
-    expect(calls).not_to_have_text("0", timeout=20_000)
+    expect(calls).not_to_have_text("0")
     assert len(reads) >= 4, reads  # the refresh was retried after the failures
