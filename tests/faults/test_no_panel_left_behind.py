@@ -8,13 +8,16 @@ connection pool far too small for the load, every panel still completes.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 from collections import Counter
 from typing import Any
 
 import pytest
 
 from ask_panel.application.discussion import UnitOfWorkCheckpoints
+from ask_panel.application.outages import QUIET_S, Outage
 from ask_panel.application.panels import CreatePanel
 from ask_panel.bootstrap import bootstrap
 from ask_panel.domain.errors import ServiceBusy, StorageUnavailable
@@ -133,7 +136,7 @@ async def test_a_transient_database_error_in_a_step_runs_the_step_again_instead_
 
 @pytest.mark.timeout(300)
 async def test_with_one_connection_for_many_panels_every_panel_completes_and_none_fails(
-    pg_url: str, caplog: pytest.LogCaptureFixture
+    pg_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = make_settings(
         pg_url,
@@ -147,6 +150,7 @@ async def test_with_one_connection_for_many_panels_every_panel_completes_and_non
     )
     container = bootstrap(settings)
     caplog.set_level(logging.INFO, logger="ask_panel.infrastructure.db.engine")
+    failures = record_failures(monkeypatch, "the database")
     await container.start()
     try:
         panel_ids = []
@@ -171,12 +175,29 @@ async def test_with_one_connection_for_many_panels_every_panel_completes_and_non
     assert container.pool.retries > 0, "the pool was exhausted (else this test proves nothing)"
     assert Counter(p.status.value for p in panels) == {"completed": len(panel_ids)}, [p.error for p in panels]
     assert all(once_per_turn(p) for p in panels)
-    # The exhausted pool is one outage (or two, if it had a quiet moment), not a warning per request.
+    # The exhausted pool is one outage, not a warning per request: a new one can begin only after a quiet
+    # moment (no failure for QUIET_S), and under load there may be a few (counted, not assumed absent).
     database_lines = [r.getMessage() for r in caplog.records if r.name == "ask_panel.infrastructure.db.engine"]
     began = [line for line in database_lines if line.startswith("the database is unavailable")]
     ended = [line for line in database_lines if line.startswith("the database is available again")]
-    assert 1 <= len(began) <= 2, database_lines
-    assert len(ended) <= len(began), database_lines
+    quiet_moments = sum(b - a >= 0.99 * QUIET_S for a, b in itertools.pairwise(failures))
+    assert 1 <= len(began) <= quiet_moments + 1, (len(failures), quiet_moments, database_lines)
+    assert len(began) < len(failures), "fewer warnings than failed requests"
+    assert len(began) - 1 <= len(ended) <= len(began), database_lines
+
+
+def record_failures(monkeypatch: pytest.MonkeyPatch, what: str) -> list[float]:
+    """The monotonic times of the failures reported to the outage named `what` (in this process)."""
+    times: list[float] = []
+    failed = Outage.failed
+
+    def recording(outage: Outage, error: BaseException | str, *, consequence: str = "") -> None:
+        if outage.what == what:
+            times.append(time.monotonic())
+        failed(outage, error, consequence=consequence)
+
+    monkeypatch.setattr(Outage, "failed", recording)
+    return times
 
 
 async def retry_busy(call: Any) -> Any:
