@@ -24,11 +24,19 @@ def test_a_person_pastes_a_token_chooses_one_of_its_tenants_and_runs_a_panel(
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     token_field = page.get_by_label("Bearer token")
 
+    # Typing is not an error; leaving the field with something that is not a token is, without a focus trap.
+    token_field.press_sequentially("eyJhb")
+    expect(page.get_by_text("This is not a JSON Web Token")).to_be_hidden()
     token_field.fill("not-a-token")
+    token_field.press("Tab")
     expect(page.get_by_text("This is not a JSON Web Token")).to_be_visible()
+    expect(token_field).not_to_be_focused()
     token_field.fill(mint_jwt("another-secret-0123456789-0123456789-abc", [TENANT_A]))
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(re.compile("The service refused this token"))).to_be_visible()
+    # The service's reason as a sentence, not an HTTP status word ("Unauthorized: ...").
+    expect(page.locator("#token-error")).to_have_text(
+        re.compile(r"^The service refused this token\. The token's signature does not match")
+    )
 
     token_field.fill(mint_jwt(JWT_SECRET, [TENANT_A, TENANT_B]))
     tenant = page.get_by_label("Tenant", exact=True)

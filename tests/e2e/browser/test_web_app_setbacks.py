@@ -126,3 +126,20 @@ def test_on_a_phone_the_header_fits_the_screen(web_server: WebServer, open_page:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     tenant = page.locator(".account-tenant").bounding_box()
     assert tenant and tenant["height"] < 30, "the tenant wraps onto several lines"
+
+
+def test_when_the_service_cannot_be_reached_at_first_the_page_offers_only_what_works(
+    web_server: WebServer, open_page: OpenPage
+) -> None:
+    page = open_page("about:blank")
+    page.route("**/api/v1/meta", lambda route: route.abort("connectionrefused"))
+    page.goto(f"{web_server.base_url}/")
+
+    expect(page.get_by_role("heading", name="The service could not be reached")).to_be_visible()
+    expect(page.get_by_text("Ask Panel\u2019s service did not answer.")).to_be_visible()
+    # No links that would lead nowhere while there is no service.
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_count(0)
+
+    page.unroute("**/api/v1/meta")
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_role("heading", name="Choose a workspace")).to_be_visible()

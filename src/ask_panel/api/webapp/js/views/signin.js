@@ -78,7 +78,19 @@ class TokenSignIn {
     this.ctx = ctx;
     this.tenants = [];
     this.heading = h('h1', { tabindex: '-1' }, 'Sign in');
-    this.token = h('textarea', { id: 'token', name: 'token', rows: '4', spellcheck: 'false', autocomplete: 'off', required: true, 'aria-describedby': 'token-hint token-error', oninput: () => this.readToken() });
+    // While the person types, only a token that reads well is acted on; what is wrong is said when they leave
+    // the field or sign in, not after the first character.
+    this.token = h('textarea', {
+      id: 'token',
+      name: 'token',
+      rows: '4',
+      spellcheck: 'false',
+      autocomplete: 'off',
+      required: true,
+      'aria-describedby': 'token-hint token-error',
+      oninput: () => this.readToken({ quiet: true }),
+      onchange: () => this.readToken({ focus: false }), // leaving the field: say what is wrong, never pull focus back
+    });
     this.error = h('p', { class: 'field-error', id: 'token-error', hidden: true });
     this.tenantField = h('div', { class: 'field', hidden: true });
     this.submit = h('button', { type: 'submit', class: 'button primary' }, 'Sign in');
@@ -105,8 +117,12 @@ class TokenSignIn {
     this.element = page(this.heading, 'The service checks a bearer token on every call. The token names the tenants you may act for.', form, ctx.notice);
   }
 
-  /** Offer the token's tenants as soon as it is pasted (claims decoded here; the service verifies them). */
-  readToken() {
+  /**
+   * Offer the token's tenants as soon as it is pasted (claims decoded here; the service verifies them).
+   * `quiet`: a token that cannot be read yet (being typed) clears the offer without an error.
+   */
+  readToken({ quiet = false, focus = true } = {}) {
+    const chosen = this.element?.querySelector('#tenant-choice')?.value; // kept when the same token is read again
     this.error.hidden = true;
     this.token.removeAttribute('aria-invalid');
     this.tenants = [];
@@ -117,17 +133,17 @@ class TokenSignIn {
     try {
       claims = decodeClaims(text);
     } catch (error) {
-      showError(this.token, this.error, error.message);
+      if (!quiet) showError(this.token, this.error, error.message, focus);
       return;
     }
     this.tenants = tenantsOf(claims);
     const left = secondsLeft(claims);
     if (left !== null && left <= 0) {
-      showError(this.token, this.error, 'This token has expired. Get a new one.');
+      showError(this.token, this.error, 'This token has expired. Get a new one.', focus);
       return;
     }
     if (!this.tenants.length) {
-      showError(this.token, this.error, 'This token grants no tenant (no tenant_id or tenant_ids claim).');
+      showError(this.token, this.error, 'This token grants no tenant (no tenant_id or tenant_ids claim).', focus);
       return;
     }
     this.tenantField.replaceChildren(
@@ -136,7 +152,7 @@ class TokenSignIn {
         : [
             h('label', { for: 'tenant-choice', class: 'field-label' }, 'Tenant'),
             h('p', { class: 'hint' }, 'This token grants several tenants; choose one (you can switch later by signing in again).'),
-            h('select', { id: 'tenant-choice' }, this.tenants.map((t) => h('option', { value: t }, t))),
+            h('select', { id: 'tenant-choice' }, this.tenants.map((t) => h('option', { value: t, selected: t === chosen }, t))),
           ]),
     );
     this.tenantField.hidden = false;
@@ -166,9 +182,9 @@ class TokenSignIn {
   }
 }
 
-function showError(input, element, message) {
+function showError(input, element, message, focus = true) {
   input.setAttribute('aria-invalid', 'true');
   element.textContent = message;
   element.hidden = false;
-  input.focus();
+  if (focus) input.focus();
 }
