@@ -33,6 +33,7 @@ async ({ path, outcome, silent }) => {
       [...card.querySelectorAll('.outcome-figures div')].map((d) => [d.firstChild.textContent, d.lastChild.textContent])
     ),
     verdict: card.querySelector('.verdict')?.textContent ?? null,
+    headings: [...card.querySelectorAll('h3')].map((h) => h.textContent),
   };
 }
 """
@@ -134,9 +135,19 @@ def test_a_verdict_says_its_confidence_is_the_judges(page: Page) -> None:
         "proponents": ["fda_expert"],
         "opponents": ["clinical_expert"],
     }
-    shown = render(page, degraded=False, fallbacks=[], decided_by="judge", verdict=verdict)
+    shown = render(
+        page,
+        degraded=False,
+        fallbacks=[],
+        decided_by="judge",
+        verdict=verdict,
+        agreement_points=["Dr. Samuel Okafor (opponents, round 2): the study measures the wrong endpoint."],
+        dissent=["Dr. Maya Chen (proponents) argued: it is the shortest route."],
+    )
     assert "Stronger case: against the proposition (the judge is 89% confident)" in shown["verdict"]
     assert "For: Dr. Maya Chen. Against: Dr. Samuel Okafor." in shown["verdict"]
+    # What the judge's reasons cite is not an agreement, and the losing side is named as a side, not a dissent.
+    assert shown["headings"] == ["Verdict", "Rationale", "Arguments the judge relied on", "The other side"]
 
 
 def test_an_expert_who_did_not_answer_is_named_once_with_the_reason(page: Page) -> None:

@@ -153,6 +153,9 @@ def test_a_person_picks_experts_for_an_adversarial_panel_and_reads_the_verdict_o
     expect(page.locator(".legend-threshold")).to_have_count(0)
     expect(page.locator(".details")).not_to_contain_text("Stops early at")
     expect(verdict).to_contain_text("Dr. Maya Chen")
+    # Each debater's side is next to their name in the panel's list.
+    sides = page.locator(".member-list .side-tag").all_inner_texts()
+    assert sorted(side.strip(" ·") for side in sides) == ["argues against", "argues for"]
     assert sorted(transcript_ids(page)) == stored_event_ids(web_server, panel_id, "expert_speaking", tenant)
     # Nothing is wider than the phone's screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

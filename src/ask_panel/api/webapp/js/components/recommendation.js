@@ -34,8 +34,14 @@ export function recommendationCard(outcome, nameOf = (id) => id, silent = []) {
     ),
     rec.verdict ? verdict(rec.verdict, nameOf) : null,
     rec.rationale ? h('div', { class: 'outcome-block' }, h('h3', {}, 'Rationale'), h('p', {}, rec.rationale)) : null,
-    list('Where the experts agree', rec.agreement_points, 'agreement'),
-    list('Dissent', rec.dissent, 'dissent', 'No dissent was recorded.'),
+    // In a debate these are the arguments the judge's reasons cite, and the losing side: not an agreement.
+    list(rec.verdict ? 'Arguments the judge relied on' : 'Where the experts agree', rec.agreement_points, 'agreement'),
+    list(
+      rec.verdict ? 'The other side' : 'Dissent',
+      rec.dissent,
+      'dissent',
+      rec.verdict ? 'Neither side lost the debate.' : 'No dissent was recorded.',
+    ),
   );
 }
 

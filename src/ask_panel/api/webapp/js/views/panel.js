@@ -422,6 +422,15 @@ class PanelPage {
     const nameOf = (id) => this.panel.members.find((m) => m.agent_id === id)?.agent_name || id;
     this.outcome.replaceChildren(h('h2', { id: 'outcome-heading' }, 'Recommendation'), recommendationCard(data, nameOf, this.transcript.silent));
     this.outcome.hidden = false;
+    const verdict = data.recommendation?.verdict;
+    if (verdict) {
+      // Each debater's side, next to their name in the panel's list.
+      for (const item of this.membersList.children) {
+        const side = verdict.proponents?.includes(item.dataset.agent) ? 'for' : verdict.opponents?.includes(item.dataset.agent) ? 'against' : null;
+        item.querySelector('.side-tag')?.remove();
+        if (side) item.querySelector('.speaker-role').append(h('span', { class: 'side-tag', dataset: { side } }, ` · argues ${side}`));
+      }
+    }
   }
 
   async start() {
