@@ -36,6 +36,8 @@ ANSWER_WAIT_S = 30.0
 def wait_for(case: Any) -> float:
     """How long a call may take: a stream is cut short, any other answer is waited for."""
     return STREAM_WAIT_S if case.path.endswith("/stream") else ANSWER_WAIT_S
+
+
 STATEFUL_EXAMPLES = 40
 
 
