@@ -97,11 +97,22 @@ export class Transcript {
     const draft = this.drafts.get(key);
     this.stored += 1;
     if (draft) {
-      draft.item.replaceWith(item);
+      draft.item.remove();
       this.drafts.delete(key);
-    } else {
-      this.round(data.round).list.append(item);
     }
+    this.place(this.round(data.round).list, item, id);
+  }
+
+  /**
+   * Put a stored item (a turn, an expert's failure) in the order of the log, before the turns still being
+   * written: experts who speak at once finish in another order than they started, and the page shows the
+   * order that reopening the panel shows.
+   */
+  place(list, item, id) {
+    const after = [...list.children].find(
+      (other) => other.classList.contains('draft') || (id !== null && Number(other.dataset.eventId) > id),
+    );
+    list.insertBefore(item, after || null);
   }
 
   /** A non-terminal failure of one expert (`expert_error`, or `error` without `terminal`). */
@@ -115,12 +126,14 @@ export class Transcript {
     this.silent.push({ name: who, round: data.round || null });
     // The service's message may start with the expert's name ("Laura Martinez could not answer: ..."): the reason only.
     const reason = String(data.message || '').replace(new RegExp(`^${escapeRegExp(who)} could not answer:\\s*`), '');
-    round.list.append(
+    this.place(
+      round.list,
       h(
         'li',
         { class: 'message message-error', dataset: { eventId: String(id) } },
         h('p', {}, h('strong', {}, `${who} did not answer in this round.`), reason ? h('span', { class: 'error-reason' }, ` Reason: ${reason}`) : null),
       ),
+      id,
     );
   }
 
