@@ -20,7 +20,7 @@ from ask_panel.domain.status import PanelType
 from ask_panel.domain.strategies.outcome import excerpt
 from ask_panel.domain.strategies.synthesis import FRAME
 from ask_panel.infrastructure.llm.simulated import SimulatedProvider
-from tests.harness import TENANT, finished, harness, load, memory_settings
+from tests.harness import QUESTION, TENANT, finished, harness, load, memory_settings
 
 QUERIES = (
     "What price should we set for our new glucose monitor subscription?",
@@ -222,3 +222,84 @@ def test_a_quoted_argument_never_ends_on_a_title() -> None:
     """An excerpt of a turn naming 'Dr. Samuel Okafor' read 'Dr.' as a sentence and ended on it."""
     text = "The proposition is wrong for us. Dr. Samuel Okafor's case rests on everything going right."
     assert excerpt(text, 60) == "The proposition is wrong for us."
+
+
+async def test_a_three_way_split_is_named_as_a_split_not_as_a_recommendation_of_one_in_three(
+    simulated: Container,
+) -> None:
+    """A 1-1-1 panel read "One of 3 experts support 'X'; ... made the strongest case" and "The panel recommends 'X'"."""
+    splits = 0
+    for seed in range(12):
+        panel = await run(simulated, QUESTION, "structured", TEAM[:3], seed=seed, max_rounds=3)
+        final = {m.agent_id: m.stance.position for m in panel.messages() if m.role == "expert" and m.stance}
+        rec = panel.final_recommendation
+        assert rec is not None
+        if len(set(final.values())) < 3:
+            continue
+        splits += 1
+        assert rec.rationale.startswith("The panel is split three ways, each expert on a different option"), rec
+        assert "no majority" in rec.rationale and "adopted on confidence-weighted support" in rec.rationale
+        assert rec.recommendation.startswith("The panel is divided and has no majority"), rec.recommendation
+        assert f"'{rec.adopted}'" in rec.recommendation
+        assert "One of 3" not in rec.rationale and "The panel recommends" not in rec.recommendation
+    assert splits > 0, "no seed ended in a three-way split"
+
+
+# Phrases of the US regulatory field: the reasons of a 510(k) panel's FDA strategist, not its payer expert's.
+FDA_REASONS = (
+    "predictable review",
+    "shortest credible route to market",
+    "additional-information request",
+    "not-substantially-equivalent letter",
+)
+
+
+async def test_an_expert_gives_reasons_from_its_own_field_not_the_questions(simulated: Container) -> None:
+    """The reimbursement lead on a 510(k) panel said "it gives us the shortest credible route to market while
+    keeping an additional-information request ... in check": the question's field, not hers."""
+    for seed in range(8):
+        panel = await run(simulated, QUERIES[2], "structured", TEAM[:3], seed=seed, max_rounds=2)
+        for message in panel.messages():
+            if message.agent_id != "reimbursement_expert":
+                continue
+            own = re.sub(r"'[^']*'", "''", next(sentences(message.content)))  # her claim, options blanked
+            assert not any(p in own for p in FDA_REASONS), own
+
+
+async def test_an_expert_outside_the_questions_field_says_so_and_speaks_from_its_own(simulated: Container) -> None:
+    """On a pricing question the FDA strategist defers on pricing and adds what regulation knows."""
+    for seed in range(5):
+        panel = await run(simulated, QUERIES[0], "structured", ["fda_expert", "commercial_expert"], seed=seed)
+        first = next(m for m in panel.messages() if m.agent_id == "fda_expert")
+        assert re.search(r"pricing", first.content, re.I) and re.search(
+            r"not my specialty|from the side of|rather than as a specialist|stay in my lane", first.content
+        ), first.content
+        for foreign in ("biocompatib", "predicate", "enrol"):
+            assert foreign not in first.content, first.content
+
+
+async def test_the_judge_says_an_argument_went_unanswered_only_when_no_reply_named_it(simulated: Container) -> None:
+    checked = 0
+    for seed in range(8):
+        panel = await run(simulated, QUERIES[3], "adversarial", TEAM, seed=seed, max_rounds=3)
+        rec = panel.final_recommendation
+        assert rec is not None and rec.verdict is not None
+        whys = [r["why"] for r in rec.verdict["reasons"]]
+        frames = [re.sub(r"about .+? (was|stands)|with .+?, and|on .+?, but|on .+? was", "", w) for w in whys]
+        assert len(set(frames)) == len(frames), whys
+        for reason in rec.verdict["reasons"]:
+            unanswered = re.search(
+                r"point about (.+?) was never answered|did not engage with (.+?), and", reason["why"]
+            )
+            if unanswered is None:
+                continue
+            checked += 1
+            phrase = unanswered.group(1) or unanswered.group(2)
+            debate = [m for m in panel.messages() if m.role == "expert"]
+            cited = next(
+                i for i, m in enumerate(debate) if m.agent_id == reason["agent_id"] and m.round == reason["round"]
+            )
+            other_side = rec.verdict["proponents"] if reason["side"] == "opponent" else rec.verdict["opponents"]
+            later = [m.content for m in debate[cited + 1 :] if m.agent_id in other_side]
+            assert not any(phrase in text for text in later), (reason, phrase)
+    assert checked > 0

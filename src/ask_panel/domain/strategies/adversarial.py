@@ -275,7 +275,10 @@ def _recommendation(
         rationale = f"The opponents made the stronger case. {why}"
         losers = sides.proponents
     else:
-        text = f"Undecided: the debate did not settle whether to accept the proposition ({proposition}). {settle}"
+        text = (
+            f"Undecided: the debate did not settle whether to accept the proposition ({proposition.rstrip('. ')}). "
+            f"What would settle it: {settle}"
+        )
         rationale = f"Neither side made the stronger case. {why} What would settle it: {settle}"
         losers = ()
     last = {m.agent_id: m for m in panel.messages() if m.role == "expert"}

@@ -121,9 +121,9 @@ class SimulatedProvider:
             return json.dumps(Decisions(ctx, rng, seed).answer(json_schema))
         target = _QUESTION_TARGET.search(ctx.task) if "probing" in ctx.task else None
         if target is not None:
-            return question_turn(ctx, rng, target.group(1).strip())
+            return question_turn(ctx, rng, target.group(1).strip(), seed)
         if ctx.side is not None:
-            return debate_turn(ctx, rng)
+            return debate_turn(ctx, rng, seed)
         if ctx.numeric is not None:
             return delphi_turn(ctx, rng, seed)
         return expert_turn(ctx, rng, seed)

@@ -27,7 +27,10 @@ from ask_panel.infrastructure.llm.simulated_fields import GENERIC, Field, field_
 from ask_panel.infrastructure.llm.simulated_question import Question
 from ask_panel.infrastructure.llm.simulated_views import estimate_of, option_for_estimate, seeded, unit_for, view_of
 
-_CONDITION = re.compile(r"(?:provided that|condition is that) ([^.]+)\.")
+_CONDITION = re.compile(
+    r"(?:provided that|condition is that|only if|as long as|assumes that|assuming that|still insist that) ([^.]+)\."
+)
+"""A condition a turn sets, in any of the simulated experts' phrasings (`simulated_text.py`)."""
 _CITED = re.compile(r"^\[(?P<ref>[^\]]+)\] (?P<name>[^,\n]+), (?P<side>proponent|opponent)[^:\n]*: (?P<text>.*)$", re.M)
 
 
@@ -179,7 +182,8 @@ class Decisions:
             case "decision":
                 text = self._recommendation()
             case "settle":
-                text = f"What would settle it is {self.rng.choice(self._field().evidence)}."
+                evidence = self.rng.choice(self._field().evidence)
+                text = f"{evidence[:1].upper() + evidence[1:]}, which neither side produced."
             case "why" | "reason":
                 evidence = self.rng.choice(self._field().evidence)
                 text = f"The argument addresses {question.topic} directly and rests on {evidence}."
@@ -229,10 +233,16 @@ class Decisions:
         others = [v for v in latest if v.position != modal]
         return modal, supporters, others
 
+    def _conditions(self, supporters: list[Voice]) -> list[str]:
+        """The conditions the supporters set, the latest first (a turn need not restate its condition)."""
+        names = {v.name for v in supporters}
+        lines = [v for v in reversed(_all_voices(self.ctx)) if v.name in names and v.role == "expert"]
+        return list(dict.fromkeys(c for v in lines for c in conditions_in(v.text)))
+
     def _recommendation(self) -> str:
-        modal, supporters, _ = self._standings()
+        modal, supporters, others = self._standings()
         estimate = medians_in(self.ctx.prompt)
-        conditions = [c for v in supporters for c in conditions_in(v.text)]
+        conditions = self._conditions(supporters)
         proviso = f", provided that {conditions[0]}" if conditions else ""
         if estimate and re.search(r"Delphi|estimate", self.ctx.prompt):
             # the facilitator's outcome states the estimate itself: the recommendation says what to plan on
@@ -241,7 +251,11 @@ class Decisions:
                 return f"Plan on {value}{proviso}."
             if option_for_estimate([modal], estimate[-1]) is not None:
                 return f"Plan on {value}, within the panel's range of '{modal}'{proviso}."
-            return f"The panel recommends '{modal}'{proviso}."
+        if modal and not _majority(supporters, others):
+            return (
+                f"The panel is divided and has no majority; on confidence-weighted support it leans towards "
+                f"'{modal}'{proviso}, and the choice should be revisited once the open points are settled."
+            )
         if modal:
             return f"The panel recommends '{modal}'{proviso}."
         return f"The panel recommends testing the riskiest assumption about {self.ctx.question.topic} first."
@@ -255,15 +269,19 @@ class Decisions:
         total = len(supporters) + len(others)
         concern = concern_in(lead.text)
         reason = f", pointing to {concern}" if concern else ""
-        share = "Every expert supports" if not others else f"{_spelled(len(supporters))} of {total} experts support"
-        return f"{share} '{modal}'; {lead.name} made the strongest case{reason}."
+        if not others:
+            return f"Every expert supports '{modal}'; {lead.name} made the strongest case{reason}."
+        if _majority(supporters, others):
+            share = f"{_spelled(len(supporters))} of the {_spelled(total).lower()} experts support"
+            return f"{share} '{modal}'; {lead.name} made the strongest case{reason}."
+        return f"{_split(modal, supporters, others)} {lead.name} argued for it{reason}."
 
     def _agreement(self) -> list[str]:
         _, supporters, _ = self._standings()
         points = [
             f"{v.name}'s condition: {c}."
             for v in sorted(supporters, key=lambda v: v.name)
-            for c in conditions_in(v.text)[:1]
+            for c in self._conditions([v])[:1]
         ]
         return points or [
             f"{self.ctx.question.topic[:1].upper() + self.ctx.question.topic[1:]} needs a decision backed by evidence."
@@ -309,9 +327,9 @@ class Decisions:
             value["reasons"] = [
                 {
                     "cites": m.group("ref"),
-                    "why": _why(m.group("side"), m.group("text"), side),
+                    "why": _why(m.group("side"), m.group("text"), side, _replies(cited, m), index),
                 }
-                for m in picked
+                for index, m in enumerate(picked)
             ]
         if "decision" in value:
             value["decision"] = {
@@ -321,17 +339,51 @@ class Decisions:
         return value
 
 
-def _why(speaker_side: str, text: str, winner: str | None) -> str:
-    """Why the judge weighs an argument: the risk or benefit it named, and whether it was answered."""
-    if speaker_side == "opponent":
-        risk = concern_in(text, ("risks",))
-        point = f"The proposition leaves {risk} unaddressed" if risk else "Its central objection stands"
-    else:
-        benefit = concern_in(text, ("benefits",))
-        point = f"The proposition secures {benefit}" if benefit else "Its central claim stands"
+_WHY_UNANSWERED = (
+    "Its point about {phrase} was never answered by the {others}.",
+    "The {others} did not engage with {phrase}, and that is the crux of the debate.",
+)
+_WHY_ANSWERED = (
+    "The {others} replied on {phrase}, but the reply did not remove the concern.",
+    "The {others}' answer on {phrase} was weaker than the point itself.",
+)
+_WHY_BALANCED = (
+    "It makes a real point about {phrase}, but the {others} answered it as strongly.",
+    "Its point about {phrase} stands, and so does the {others}' reply to it.",
+)
+
+
+def _why(speaker_side: str, text: str, winner: str | None, replies: str, index: int) -> str:
+    """Why the judge weighs an argument: the risk or benefit it named, and whether the other side answered it.
+
+    `replies` is what the other side said; the reason says "never answered" only when no reply names it.
+    Two reasons of one verdict never share a frame (`index`).
+    """
+    kind = ("risks",) if speaker_side == "opponent" else ("benefits",)
+    phrase = concern_in(text, kind)
+    others = "proponents" if speaker_side == "opponent" else "opponents"
+    if phrase is None:
+        point = "objection" if speaker_side == "opponent" else "claim"
+        plain = (
+            (f"Its central {point} stands, but the {others} answered it as strongly.", "The exchange here was even.")
+            if winner is None
+            else (
+                f"Its central {point} stands, and the {others} did not dislodge it.",
+                f"The {others} had no convincing reply to this {point}.",
+            )
+        )
+        return plain[index % len(plain)]
     if winner is None:
-        return f"{point}, but the other side answered it as strongly."
-    return f"{point}, and the other side did not answer that."
+        family = _WHY_BALANCED
+    else:
+        family = _WHY_ANSWERED if phrase.lower() in replies.lower() else _WHY_UNANSWERED
+    return family[index % len(family)].format(phrase=phrase, others=others)
+
+
+def _replies(cited: list[re.Match[str]], argument: re.Match[str]) -> str:
+    """What the other side said after `argument` was made (the arguments are cited in debate order)."""
+    later = cited[cited.index(argument) + 1 :]
+    return " ".join(m.group("text") for m in later if m.group("side") != argument.group("side"))
 
 
 def conditions_in(text: str) -> list[str]:
@@ -341,6 +393,28 @@ def conditions_in(text: str) -> list[str]:
 
 def _all_voices(ctx: Context) -> list[Voice]:
     return voices_in(ctx.prompt)
+
+
+def _majority(supporters: list[Voice], others: list[Voice]) -> bool:
+    return len(supporters) * 2 > len(supporters) + len(others)
+
+
+def _split(modal: str, supporters: list[Voice], others: list[Voice]) -> str:
+    """How a panel without a majority divided, said plainly ('split three ways, one expert per option')."""
+    counts = Counter(v.position for v in [*supporters, *others])
+    total = sum(counts.values())
+    if len(counts) == total:
+        head = f"The panel is split {_ways(total)}, each expert on a different option, so there is no majority."
+    elif len(counts) == 2:
+        head = f"The panel is evenly split, {_spelled(len(supporters)).lower()} experts on each side."
+    else:
+        tally = ", ".join(f"{_spelled(n).lower()} for '{p}'" for p, n in counts.most_common())
+        head = f"No option has a majority: {tally}."
+    return f"{head} '{modal}' is adopted on confidence-weighted support, not on a majority."
+
+
+def _ways(n: int) -> str:
+    return {2: "down the middle", 3: "three ways", 4: "four ways"}.get(n, f"{n} ways")
 
 
 def _spelled(n: int) -> str:
