@@ -40,6 +40,18 @@ def test_steps_under_way_count_as_if_spent() -> None:
         PanelBudget(max_tokens=1900).check(USED, next_calls=4)
 
 
+def test_the_next_calls_are_expected_at_the_largest_call_so_far_when_it_is_above_the_mean() -> None:
+    """Prompts carry the discussion so far, so calls grow: the mean of the earlier ones would fall short."""
+    largest = Usage(input_tokens=350, output_tokens=50, llm_calls=1, cost_usd=0.15)  # the mean is 250 tokens, 0.1 USD
+    PanelBudget(max_tokens=1800).check(USED, next_calls=2, largest=largest)  # 1,000 + 2 x 400
+    with pytest.raises(BudgetExceeded, match=r"its next steps would use about 800 more"):
+        PanelBudget(max_tokens=1799).check(USED, next_calls=2, largest=largest)
+    with pytest.raises(BudgetExceeded, match=r"would cost about 0\.3000 USD more"):
+        PanelBudget(max_cost_usd=0.69).check(USED, next_calls=2, largest=largest)
+    small = Usage(input_tokens=100, output_tokens=0, llm_calls=1, cost_usd=0.01)
+    PanelBudget(max_tokens=1500).check(USED, next_calls=2, largest=small)  # the mean, when it is more
+
+
 def test_before_any_call_the_estimate_tells_what_a_call_uses() -> None:
     estimate = Usage(input_tokens=15_000, output_tokens=5_000, llm_calls=10, cost_usd=1.0)  # 2,000 tokens per call
     PanelBudget(max_tokens=4000).check(Usage(), next_calls=2, estimate=estimate)

@@ -203,6 +203,30 @@ async def test_a_round_that_costs_more_than_expected_stops_at_the_step_that_woul
 
 
 @pytest.mark.parametrize("panel_type", sorted(BEFORE_ROUND_2))
+@pytest.mark.parametrize("calls_paid", [9, 12, 15])
+async def test_a_panel_whose_calls_grow_with_the_discussion_stays_within_its_max_tokens(
+    panel_type: str, calls_paid: int
+) -> None:
+    """Each call carries a longer transcript than the one before (300 more tokens in): the next steps are
+    expected at the largest call so far, not at the mean of the smaller earlier ones."""
+    made = 0
+
+    def growing(_call: Call) -> TokenUsage:
+        nonlocal made
+        made += 1
+        return TokenUsage(1_500 + 300 * made, 400)
+
+    provider = ScriptedProvider(disagreeing, usage=growing)
+    budget = calls_paid * PER_CALL
+    async with harness(memory_settings(), provider) as container:
+        panel, events = await run_panel(container, panel_type, agents_for(panel_type), max_rounds=3, max_tokens=budget)
+
+    assert panel.status is PanelStatus.COMPLETED or panel.failure_reason == "budget_exceeded"
+    assert panel.usage.input_tokens + panel.usage.output_tokens <= budget, "never past the budget"
+    assert_gapless(events)
+
+
+@pytest.mark.parametrize("panel_type", sorted(BEFORE_ROUND_2))
 async def test_a_budget_reached_before_round_1_ends_fails_the_panel_as_budget_exceeded(panel_type: str) -> None:
     provider = ScriptedProvider(disagreeing, usage=USAGE)
     async with harness(memory_settings(), provider) as container:

@@ -36,7 +36,7 @@ from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.strategies.port import DecisionFallback, StanceRequest
 from ask_panel.domain.strategies.speakers import Speaker
 from ask_panel.domain.usage import PanelBudget
-from ask_panel.domain.values import Consensus, Message, Stance
+from ask_panel.domain.values import Consensus, Message, Stance, Usage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,6 +81,7 @@ class PanelDiscussion:
         self._budget = PanelBudget(config.max_tokens, config.max_cost_usd)
         self._tenant = tenant
         self._calls_under_way = 0  # model calls of steps that have begun (turns run concurrently)
+        self._largest_call: Usage | None = None  # this run's largest model call: calls grow with the discussion
         self._stopped: BudgetExceeded | None = None
         self._stopped_at = ""  # where the discussion stopped, for the fallback's reason
 
@@ -156,7 +157,12 @@ class PanelDiscussion:
         concurrent turns.
         """
         if self._budget.capped:
-            self._budget.check(self._panel.usage, self._calls_under_way + calls, estimate=self._panel.estimated_usage)
+            self._budget.check(
+                self._panel.usage,
+                self._calls_under_way + calls,
+                estimate=self._panel.estimated_usage,
+                largest=self._largest_call,
+            )
         if self._tenant is not None:
             self._tenant.check(self._panel.usage.cost_usd)
 
@@ -257,6 +263,9 @@ class PanelDiscussion:
         output_tokens = end.usage.output_tokens if end else 0
         cost = self._prices.cost(model, input_tokens, output_tokens, provider=provider.name)
         self._panel.record_usage(input_tokens, output_tokens, cost)
+        largest = self._largest_call
+        if largest is None or input_tokens + output_tokens > largest.input_tokens + largest.output_tokens:
+            self._largest_call = Usage(input_tokens, output_tokens, 1, cost)
         return "".join(parts), {
             "model": model,
             "provider": provider.name,
