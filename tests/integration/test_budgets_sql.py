@@ -1,5 +1,5 @@
 """Budgets reached during a run, through the SQL storage: the tenant's ledger read by the running panel,
-and a degraded outcome whose skipped step survives the stored checkpoint (the in-memory runs are
+and a degraded outcome whose skipped step and budget stop survive the stored checkpoint (the in-memory runs are
 specified in tests/unit/test_budget_stops.py)."""
 
 from __future__ import annotations
@@ -40,3 +40,6 @@ async def test_a_skipped_synthesis_is_stored_with_its_checkpoint(database_url: s
     assert note.fallback is not None and "the discussion ended after round 1" in note.fallback
     assert panel.final_recommendation is not None
     assert [f.reason for f in panel.final_recommendation.fallbacks] == [note.fallback]
+    stop = panel.checkpoint.decision(StepKey.decision("wrap_up"))  # what a resumed run wraps up by
+    assert stop is not None and stop["period"] == "panel" and stop["at"] == "the discussion ended after round 1"
+    assert stop["reached"].startswith("the panel's token budget was reached")

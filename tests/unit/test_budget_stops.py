@@ -13,16 +13,23 @@ budget in tokens is a number of calls, from the first call on.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from ask_panel.application.discussion import UnitOfWorkCheckpoints
+from ask_panel.bootstrap import bootstrap
 from ask_panel.config import ModelPrice, Settings
+from ask_panel.domain.errors import StorageUnavailable
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.llm import TokenUsage
-from ask_panel.domain.panel import Panel
+from ask_panel.domain.panel import Panel, utcnow
 from ask_panel.domain.status import PanelStatus
-from tests.harness import TENANT, create, finished, harness, load, memory_settings, run_panel, types
+from ask_panel.infrastructure.memory.store import MemoryStore
+from ask_panel.infrastructure.memory.uow import MemoryUnitOfWorkFactory
+from tests.harness import TENANT, create, finished, harness, load, memory_settings, run_panel, scripted, types
 from tests.scripted import Call, ScriptedProvider, default_answer
 
 THREE = ["fda_expert", "clinical_expert", "reimbursement_expert"]
@@ -325,3 +332,60 @@ async def test_two_panels_of_a_tenant_running_at_once_stop_at_a_step_boundary_wh
         assert_whole_rounds(panel, events)
         assert_gapless(events)
     assert sum(p.usage.llm_calls for p, _ in panels) < 40
+
+
+# ---- a budget stop and a resumed run -----------------------------------------------------------------
+
+
+class LostCompletion:
+    """Checkpoint writes through `inner`, but the one that would complete the panel fails once, as a
+    database fault does; `meanwhile` runs first (what changes before the run is resumed)."""
+
+    def __init__(self, inner: UnitOfWorkCheckpoints, meanwhile: Callable[[], None]) -> None:
+        self._inner = inner
+        self._meanwhile = meanwhile
+        self.lost = 0
+
+    async def write(self, panel: Panel) -> list[StoredEvent]:
+        if panel.status is PanelStatus.COMPLETED and not self.lost:
+            self.lost += 1
+            self._meanwhile()
+            raise StorageUnavailable("The database is unavailable")
+        return await self._inner.write(panel)
+
+
+@pytest.mark.parametrize("panel_type", sorted(BEFORE_ROUND_2))
+async def test_a_run_resumed_after_a_budget_stop_wraps_up_where_the_stop_did_even_on_a_new_day(
+    panel_type: str,
+) -> None:
+    """The stop is in the checkpoint: the run resumed after a database fault (the completing write was
+    lost) does not look at the budget again. Here the UTC day turns meanwhile, so the tenant's daily
+    budget would pay for more rounds; the resumed run still takes none, and says what the first said."""
+    calls = BEFORE_ROUND_2[panel_type]
+    provider = ScriptedProvider(disagreeing, usage=USAGE)
+    store = MemoryStore()
+    uow = MemoryUnitOfWorkFactory(store)
+    settings = priced(tenant_daily_budget_usd=calls * CALL_USD)
+    tomorrow = utcnow() + timedelta(days=1)
+
+    def the_day_turns() -> None:  # the ledger is read as of the next UTC day: nothing spent on it yet
+        container.usage._clock = lambda: tomorrow
+
+    checkpoints = LostCompletion(UnitOfWorkCheckpoints(uow), the_day_turns)
+    container = bootstrap(settings, uow=uow, checkpoints=checkpoints, providers=scripted(provider))
+    await container.start()
+    try:
+        panel_id = await create(container, panel_type, agents_for(panel_type), max_rounds=3)
+        await container.panels.execute(TENANT, panel_id)
+        await finished(container, panel_id)
+        panel, events = await load(container, panel_id)
+    finally:
+        await container.stop()
+
+    assert checkpoints.lost == 1 and panel.attempt == 2, "the completing write was lost and the run resumed"
+    reason = reasons(panel)[LAST_STEP[panel_type]]
+    assert reason.startswith("the tenant's daily budget was reached") and "ended after round 1" in reason
+    assert len(provider.calls) == calls, "no model call after the stop, before or after the resume"
+    assert [r.round_number for r in panel.rounds] == [1]
+    assert_whole_rounds(panel, events)
+    assert_gapless(events)

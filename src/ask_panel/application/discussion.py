@@ -8,7 +8,9 @@ Budgets (the panel's own, its tenant's through a `TenantMeter`) are checked befo
 calls a model and before each round. A step refused before round 1 has ended fails the panel
 (`BudgetExceeded`); after it, the discussion wraps up instead: no further round begins, turns not
 yet begun are not taken, and the panel's last decision (the synthesis, the verdict) takes its
-fallback without a model call, listed with the budget that was reached.
+fallback without a model call, listed with the budget that was reached. The stop is kept in the
+checkpoint (the `wrap_up` decision) with the next step committed, so a resumed run wraps up where
+this one did instead of looking at the budgets again.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from ask_panel.domain.values import Consensus, Message, Stance, Usage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+WRAP_UP = StepKey.decision("wrap_up")
+"""The checkpoint's record of a budget stop: the budget reached (`reached`, `period`) and where (`at`)."""
 
 
 class UnitOfWorkCheckpoints:
@@ -82,8 +87,13 @@ class PanelDiscussion:
         self._tenant = tenant
         self._calls_under_way = 0  # model calls of steps that have begun (turns run concurrently)
         self._largest_call: Usage | None = None  # this run's largest model call: calls grow with the discussion
-        self._stopped: BudgetExceeded | None = None
-        self._stopped_at = ""  # where the discussion stopped, for the fallback's reason
+        stopped = self._checkpoint.decision(WRAP_UP)  # a resumed run wraps up where its first run did
+        self._stopped: BudgetExceeded | None = (
+            BudgetExceeded(stopped["reached"], reached=stopped["reached"], period=stopped["period"])
+            if stopped is not None
+            else None
+        )
+        self._stopped_at = stopped["at"] if stopped is not None else ""  # for the fallback's reason
 
     @property
     def panel(self) -> Panel:
@@ -106,11 +116,15 @@ class PanelDiscussion:
         """Apply a change, write the panel and its pending events (one transaction), wake subscribers.
 
         Concurrent turns of one panel commit one at a time: the change is applied under the lock, so
-        a commit never carries half of another turn.
+        a commit never carries half of another turn. The first commit after a budget stop carries it.
         """
         async with self._lock:
             if apply is not None:
                 apply()
+            stop = self._stopped
+            if stop is not None and self._checkpoint.decision(WRAP_UP) is None:
+                wrap_up = {"reached": stop.reached, "period": stop.period, "at": self._stopped_at}
+                self._checkpoint.record_decision(WRAP_UP, wrap_up)
             stored = await self._checkpoints.write(self._panel)
             if stored:
                 await self._publisher.publish(self._panel.panel_id, stored)
