@@ -379,6 +379,16 @@ def test_every_form_control_has_a_label_and_mistakes_are_explained(web_server: W
     summary.get_by_role("link", name="Write the question for the panel.").click()
     expect(page.get_by_label("Your question")).to_be_focused()
 
+    # The list follows the corrections, without taking the focus from where the person types.
+    page.get_by_label("Your question").press_sequentially("Which notified body?")
+    expect(summary).not_to_contain_text("Write the question for the panel.")
+    expect(summary).to_contain_text("Rounds must be a whole number from 1 to 10.")
+    expect(page.get_by_label("Your question")).to_be_focused()
+    expect(page.get_by_label("Your question")).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Rounds", exact=True).fill("2")
+    page.get_by_label("Choose for me").check()
+    expect(page.locator(".error-summary")).to_be_hidden()
+
 
 def test_a_panel_that_ends_while_the_network_drops_still_shows_its_usage(
     web_server: WebServer, open_page: OpenPage

@@ -83,7 +83,14 @@ class AskForm {
       h('header', { class: 'page-head' }, this.heading, h('p', { class: 'lede' }, 'Put a hard question to a panel of expert personas. They discuss it in rounds; you get a recommendation, how far the experts agree, and where they dissent.')),
       h(
         'form',
-        { class: 'ask-form card', novalidate: true, onsubmit: (event) => this.onSubmit(event), 'aria-labelledby': 'ask-heading' },
+        {
+          class: 'ask-form card',
+          novalidate: true,
+          onsubmit: (event) => this.onSubmit(event),
+          oninput: () => this.recheck(),
+          onchange: () => this.recheck(),
+          'aria-labelledby': 'ask-heading',
+        },
         this.errors,
         h(
           'div',
@@ -282,8 +289,22 @@ class AskForm {
     return problems;
   }
 
-  showErrors(problems, title = 'The panel could not be started') {
+  /**
+   * While the form's own problems are listed, the list follows the person's corrections (a problem fixed
+   * leaves it; the summary goes once none is left). It is redrawn only when the list changes, so a screen
+   * reader does not hear it again at every keystroke; the focus stays where the person types.
+   */
+  recheck() {
+    if (!this.listed) return;
+    const problems = this.validate();
+    const key = JSON.stringify(problems);
+    if (key === this.listed) return;
+    this.showErrors(problems, undefined, { focus: false });
+  }
+
+  showErrors(problems, title = 'The panel could not be started', { focus = true, ownProblems = true } = {}) {
     for (const input of this.element.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+    this.listed = ownProblems && problems.length ? JSON.stringify(problems) : null;
     if (!problems.length) {
       this.errors.hidden = true;
       return;
@@ -300,7 +321,7 @@ class AskForm {
       ),
     );
     this.errors.hidden = false;
-    this.errors.focus();
+    if (focus) this.errors.focus();
   }
 
   body() {
@@ -333,7 +354,7 @@ class AskForm {
       panel = await this.ctx.api.createPanel(body, this.idempotencyKey(body));
     } catch (error) {
       this.lastAttempt.unreached = error.status === 0;
-      this.showErrors([[null, error.explanation || error.message]]);
+      this.showErrors([[null, error.explanation || error.message]], undefined, { ownProblems: false });
       this.submit.disabled = false;
       this.submit.textContent = 'Convene the panel';
       return;
