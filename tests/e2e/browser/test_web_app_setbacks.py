@@ -143,3 +143,36 @@ def test_when_the_service_cannot_be_reached_at_first_the_page_offers_only_what_w
     page.unroute("**/api/v1/meta")
     page.get_by_role("button", name="Try again").click()
     expect(page.get_by_role("heading", name="Choose a workspace")).to_be_visible()
+
+
+def test_a_panel_that_cannot_be_loaded_offers_to_try_again(web_server: WebServer, open_page: OpenPage) -> None:
+    tenant = new_tenant()
+    with web_server.client() as client:
+        created = client.post(
+            "/api/v1/panels",
+            json={"query": QUESTION, "panel_type": "structured", "agent_ids": ["fda_expert"]},
+            headers={"X-Tenant-ID": tenant},
+        )
+        assert created.status_code == 201, created.text
+        panel_id = created.json()["panel_id"]
+    page = open_page(f"{web_server.base_url}/")
+    sign_in_locally(page, tenant)
+    service_down = [True]
+
+    def panel(route: Route) -> None:
+        if service_down[0]:
+            route.abort("connectionrefused")
+        else:
+            route.continue_()
+
+    page.route(re.compile(rf".*/api/v1/panels/{panel_id}$"), panel)
+    page.goto(f"{web_server.base_url}/#/panels/{panel_id}")
+    expect(page.get_by_role("heading", name="The panel could not be loaded")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_text(
+        "The service could not be reached. Check your connection, then try again."
+    )
+
+    service_down[0] = False
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_role("heading", name=QUESTION)).to_be_visible()
+    expect(page.locator(".round-text")).to_have_text("Not started")
