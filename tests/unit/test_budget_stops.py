@@ -22,6 +22,7 @@ import pytest
 from ask_panel.application.discussion import UnitOfWorkCheckpoints
 from ask_panel.bootstrap import bootstrap
 from ask_panel.config import ModelPrice, Settings
+from ask_panel.domain.checkpoint import StepKind
 from ask_panel.domain.errors import StorageUnavailable
 from ask_panel.domain.events import StoredEvent
 from ask_panel.domain.llm import TokenUsage
@@ -207,6 +208,40 @@ async def test_a_round_that_costs_more_than_expected_stops_at_the_step_that_woul
     assert len(provider.calls) < before + ROUND_2_EXPECTED[panel_type]
     assert_whole_rounds(panel, events)
     assert_gapless(events)
+
+
+@pytest.mark.parametrize("panel_type", ["socratic", "open"])
+@pytest.mark.parametrize("calls_paid", range(4, 13))
+async def test_no_question_is_asked_and_no_speaker_chosen_whose_turn_the_budget_cannot_pay_for(
+    panel_type: str, calls_paid: int
+) -> None:
+    """From round 2 on, calls cost more than expected, so the budget runs out within a round: a socratic
+    question is asked only if its answer fits as well, an open panel's next speaker chosen only if the
+    turn does; no call is paid for whose sequel is never taken."""
+    before = BEFORE_ROUND_2[panel_type]
+    made = 0
+
+    def usage(_call: Call) -> TokenUsage:
+        nonlocal made
+        made += 1
+        return USAGE if made <= before else TokenUsage(2_000, 600)
+
+    provider = ScriptedProvider(disagreeing, usage=usage)
+    async with harness(memory_settings(), provider) as container:
+        panel, events = await run_panel(
+            container, panel_type, THREE, max_rounds=3, max_tokens=(before + calls_paid) * PER_CALL
+        )
+
+    steps = panel.checkpoint
+    if panel_type == "socratic":
+        questioned = [(k.round, k.agent_id) for k in steps.spoken if k.kind is StepKind.QUESTION]
+        answered = [(k.round, k.agent_id) for k in steps.spoken if k.kind is StepKind.ANSWER]
+        assert questioned == answered, "every question asked was answered"
+    else:
+        chosen = [k.turn for k in steps.decisions if k.name == "next"]
+        taken = [k.turn for k in steps.spoken if k.kind is StepKind.TURN]
+        assert set(chosen) <= set(taken), "every speaker chosen took the floor"
+    assert_whole_rounds(panel, events)
 
 
 @pytest.mark.parametrize("panel_type", sorted(BEFORE_ROUND_2))

@@ -191,8 +191,11 @@ class PanelDiscussion:
         log.info("panel %s wraps up: %s; %s", self._panel.panel_id, exc.reached, self._stopped_at)
 
     @contextlib.asynccontextmanager
-    async def _budgeted(self, calls: int) -> AsyncIterator[bool]:
+    async def _budgeted(self, calls: int, then: int = 0) -> AsyncIterator[bool]:
         """A step of `calls` model calls: True if it may begin, False once the discussion wraps up.
+
+        `then`: the calls of the step it leads to (a question's answer, a chosen speaker's turn): the
+        step is begun only if they fit as well, so no call is paid for whose sequel is never taken.
 
         Checked only when a step begins, so a run stops at a step boundary: nothing half-done is
         written, and every call it paid for is in its stored usage and the tenant's ledger. Refused
@@ -205,7 +208,7 @@ class PanelDiscussion:
             yield False
             return
         try:
-            self._check(calls)
+            self._check(calls + then)
         except BudgetExceeded as exc:
             if not self._checkpoint.passed(StepKey.round_end(1)):
                 raise
@@ -330,6 +333,7 @@ class PanelDiscussion:
         round_number: int,
         prompt: Sequence[ChatMessage],
         stance: StanceRequest | None = None,
+        then: int = 0,
     ) -> Message | None:
         done = self._checkpoint.message(key)
         if done is not None:
@@ -337,7 +341,7 @@ class PanelDiscussion:
         if self._checkpoint.failed(speaker.agent_id, key):
             return None
         try:
-            async with self._budgeted(2 if stance is not None else 1) as admitted:
+            async with self._budgeted(2 if stance is not None else 1, then) as admitted:
                 if not admitted:
                     return None  # the discussion wraps up: this turn is not taken
                 answer, metadata = await self._call(speaker, prompt, delta_round=round_number)
@@ -404,12 +408,13 @@ class PanelDiscussion:
         schema: JsonSchema,
         parse: Callable[[Mapping[str, Any]], Decision],
         fallback: DecisionFallback,
+        then: int = 0,
     ) -> Decision:
         done = self._checkpoint.decision(key)
         if done is not None:
             return done
         ask = [*prompt, ChatMessage("user", json_request(schema, "Answer as JSON."))]
-        async with self._budgeted(1) as admitted:
+        async with self._budgeted(1, then) as admitted:
             if admitted:
                 answer, _used = await self._ask_json(speaker, ask, schema, parse)
         if not admitted:

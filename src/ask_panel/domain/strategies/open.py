@@ -84,6 +84,7 @@ class OpenStrategy:
                     },
                     parse=_speaker_parser(candidates),
                     fallback=next_in_order(candidates),
+                    then=2,  # the chosen expert's turn: no choice is paid for that no turn follows
                 )
                 chosen = decision["next_speaker"]
             member = by_id[chosen]

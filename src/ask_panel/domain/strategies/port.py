@@ -74,8 +74,11 @@ class Discussion(Protocol):
         round_number: int,
         prompt: Sequence[ChatMessage],
         stance: StanceRequest | None = None,
+        then: int = 0,
     ) -> Message | None:
-        """One turn: prose (streamed), then the stance as JSON. None when the speaker failed."""
+        """One turn: prose (streamed), then the stance as JSON. None when the speaker failed, or when the
+        discussion wraps up at a budget. `then`: the calls of the step this one leads to (a question's
+        answer), which the budget must pay for too, or neither is taken."""
         ...
 
     async def decide(
@@ -87,11 +90,14 @@ class Discussion(Protocol):
         schema: JsonSchema,
         parse: Callable[[Mapping[str, Any]], Decision],
         fallback: DecisionFallback,
+        then: int = 0,
     ) -> Decision:
         """A structured decision of the moderator (not a message).
 
         An answer still unreadable after the repair call is replaced by `fallback`'s decision, and the
         step is listed among the panel's fallbacks: a decision never fails a panel for its format.
+        `then`: as for `speak` (the turn a choice of speaker leads to); when the budget does not pay
+        for both, the decision takes its fallback without a model call and the discussion wraps up.
         """
         ...
 

@@ -89,6 +89,7 @@ class SocraticStrategy:
                             f"({member.agent_role}) that tests the assumptions of their position."
                         ),
                     ],
+                    then=2,  # the expert's answer: no question is asked that is never answered
                 )
                 asked = question.content if question else f"What is your view on: {panel.query}"
                 peers = [a for a in sorted(spoken(panel)) if a != agent_id]
