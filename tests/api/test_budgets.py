@@ -172,7 +172,7 @@ async def test_a_tenant_past_its_daily_budget_can_neither_create_nor_execute_unt
         assert refused.headers["content-type"] == "application/problem+json"
         problem = refused.json()
         assert problem["type"].endswith("/budget-exhausted")
-        assert "daily budget of 0.00 USD" in problem["detail"]
+        assert "of its daily budget of 0.0010 USD" in problem["detail"]  # as configured, not rounded to 0.00
         assert 1 <= int(refused.headers["retry-after"]) <= 86_400  # until the next UTC day
     assert other.status_code == 201  # another tenant's budget is its own
     assert read.json()["status"] == "draft"  # reads go on

@@ -30,7 +30,7 @@ def test_a_step_that_would_go_past_the_token_cap_is_refused_before_it_begins() -
 
 
 def test_a_step_that_would_go_past_the_cost_cap_is_refused() -> None:
-    with pytest.raises(BudgetExceeded, match=r"max_cost_usd 0\.5000"):
+    with pytest.raises(BudgetExceeded, match=r"max_cost_usd 0\.50,"):
         PanelBudget(max_cost_usd=0.5).check(USED, next_calls=2)
 
 
@@ -46,7 +46,7 @@ def test_the_next_calls_are_expected_at_the_largest_call_so_far_when_it_is_above
     PanelBudget(max_tokens=1800).check(USED, next_calls=2, largest=largest)  # 1,000 + 2 x 400
     with pytest.raises(BudgetExceeded, match=r"its next steps would use about 800 more"):
         PanelBudget(max_tokens=1799).check(USED, next_calls=2, largest=largest)
-    with pytest.raises(BudgetExceeded, match=r"would cost about 0\.3000 USD more"):
+    with pytest.raises(BudgetExceeded, match=r"would cost about 0\.30 USD more"):
         PanelBudget(max_cost_usd=0.69).check(USED, next_calls=2, largest=largest)
     small = Usage(input_tokens=100, output_tokens=0, llm_calls=1, cost_usd=0.01)
     PanelBudget(max_tokens=1500).check(USED, next_calls=2, largest=small)  # the mean, when it is more

@@ -365,7 +365,7 @@ async def test_two_panels_of_a_tenant_running_at_once_stop_at_a_step_boundary_wh
     assert stopped, "together they would have spent 40 calls' worth: they were stopped"
     for panel, events in stopped:
         said = panel.error or reasons(panel)["synthesis"]
-        assert "tenant" in said and "daily budget" in said and "of 0.5400 USD" in said
+        assert "tenant" in said and "daily budget" in said and "of 0.54 USD" in said
         assert_whole_rounds(panel, events)
         assert_gapless(events)
     assert sum(p.usage.llm_calls for p, _ in panels) < 40

@@ -51,7 +51,7 @@ async def test_the_ledger_is_read_once_per_interval_and_the_panel_s_own_spend_is
     with pytest.raises(BudgetExceeded) as stopped:
         tenant.check(own_usd=0.60)  # 0.50 + 0.50 since: the daily budget is reached
     assert stopped.value.period == "day"
-    assert stopped.value.reached == "the tenant's daily budget was reached (1.0000 of 1.0000 USD spent today)"
+    assert stopped.value.reached == "the tenant's daily budget was reached (1.00 of 1.00 USD spent today)"
 
     clock.now += 2.0
     ledger.spent = Spent(DAY, 0.95, 3.5)  # another panel spent meanwhile
@@ -84,7 +84,5 @@ async def test_the_monthly_budget_is_named_when_it_is_the_one_reached() -> None:
     ledger, clock = Ledger(0.10, 5.0), Clock()
     tenant = meter(ledger, clock, TenantBudget(daily_usd=1.0, monthly_usd=5.0))
     await tenant.refresh(committed_usd=0.0)
-    with pytest.raises(
-        BudgetExceeded, match=r"reached its monthly budget: the tenant has spent 5\.0000 USD this month"
-    ):
+    with pytest.raises(BudgetExceeded, match=r"reached its monthly budget: the tenant has spent 5\.00 USD this month"):
         tenant.check(own_usd=0.0)

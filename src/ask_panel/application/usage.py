@@ -18,7 +18,7 @@ from ask_panel.application.tenant_meter import Spent, TenantMeter
 from ask_panel.domain.errors import BudgetExhausted, InvalidInput
 from ask_panel.domain.ids import TenantId
 from ask_panel.domain.panel import utcnow
-from ask_panel.domain.usage import MAX_USAGE_DAYS, TenantBudget, UsageDay, month_start, next_month, seconds_until
+from ask_panel.domain.usage import MAX_USAGE_DAYS, TenantBudget, UsageDay, month_start, next_month, seconds_until, usd
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +95,14 @@ class UsageService:
         spent_month, spent_today = spent.month_usd, spent.today_usd
         if budget.monthly_usd is not None and spent_month >= budget.monthly_usd:
             raise BudgetExhausted(
-                f"This tenant has spent {spent_month:.2f} USD of its monthly budget of {budget.monthly_usd:.2f} USD; "
+                f"This tenant has spent {usd(spent_month)} USD of its monthly budget of {usd(budget.monthly_usd)} USD; "
                 "new panels can start again next month (UTC)",
                 retry_after_s=seconds_until(next_month(today), now),
                 period="month",
             )
         if budget.daily_usd is not None and spent_today >= budget.daily_usd:
             raise BudgetExhausted(
-                f"This tenant has spent {spent_today:.2f} USD of its daily budget of {budget.daily_usd:.2f} USD; "
+                f"This tenant has spent {usd(spent_today)} USD of its daily budget of {usd(budget.daily_usd)} USD; "
                 "new panels can start again tomorrow (UTC)",
                 retry_after_s=seconds_until(today + timedelta(days=1), now),
                 period="day",

@@ -37,6 +37,12 @@ def seconds_until(moment: date, now: datetime) -> int:
     return max(1, int((start - now).total_seconds()) + 1)
 
 
+def usd(amount: float) -> str:
+    """An amount of USD as people read it: in cents ("50.00"), or to four decimals when cents would
+    misstate it ("0.0250", not "0.03": a small budget must read as the one configured)."""
+    return f"{amount:.2f}" if round(amount, 2) == round(amount, 4) else f"{amount:.4f}"
+
+
 def expected(
     used: Usage, next_calls: int, *, estimate: Usage | None = None, largest: Usage | None = None
 ) -> tuple[float, float]:
@@ -92,11 +98,11 @@ class PanelBudget:
             spent_all = used.cost_usd > 0 and used.cost_usd >= self.max_cost_usd
             if spent_all or round(used.cost_usd + more_cost, 8) > self.max_cost_usd:
                 raise BudgetExceeded(
-                    f"The panel stopped before going past its cost budget: it has used {used.cost_usd:.4f} USD of "
-                    f"its max_cost_usd {self.max_cost_usd:.4f}, and its next steps would cost about {more_cost:.4f} "
+                    f"The panel stopped before going past its cost budget: it has used {usd(used.cost_usd)} USD of "
+                    f"its max_cost_usd {usd(self.max_cost_usd)}, and its next steps would cost about {usd(more_cost)} "
                     "USD more (budget_exceeded)",
-                    reached=f"the panel's cost budget was reached ({used.cost_usd:.4f} of max_cost_usd "
-                    f"{self.max_cost_usd:.4f} USD used, the next steps needed about {more_cost:.4f} USD more)",
+                    reached=f"the panel's cost budget was reached ({usd(used.cost_usd)} of max_cost_usd "
+                    f"{usd(self.max_cost_usd)} USD used, the next steps needed about {usd(more_cost)} USD more)",
                 )
 
 
@@ -122,7 +128,7 @@ class TenantBudget:
                 when = "this month" if period == "month" else "today"
                 raise BudgetExceeded(
                     f"The panel stopped when its tenant reached its {name} budget: the tenant has spent "
-                    f"{spent:.4f} USD {when} of its {name} budget of {cap:.4f} USD (budget_exceeded)",
-                    reached=f"the tenant's {name} budget was reached ({spent:.4f} of {cap:.4f} USD spent {when})",
+                    f"{usd(spent)} USD {when} of its {name} budget of {usd(cap)} USD (budget_exceeded)",
+                    reached=f"the tenant's {name} budget was reached ({usd(spent)} of {usd(cap)} USD spent {when})",
                     period=period,
                 )
