@@ -13,6 +13,7 @@ budget in tokens is a number of calls, from the first call on.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -120,6 +121,20 @@ def _key(step: str) -> Any:
     from ask_panel.domain.checkpoint import StepKey
 
     return StepKey.decision(step)
+
+
+async def test_a_budget_stop_is_logged_as_information_not_as_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """A budget reached is how its owner meant the run to end: `ask --local` shows warnings in the terminal."""
+    caplog.set_level(logging.INFO, logger="ask_panel.application.discussion")
+    provider = ScriptedProvider(disagreeing, usage=USAGE)
+    async with harness(memory_settings(), provider) as container:
+        panel, _ = await run_panel(container, "structured", THREE, max_rounds=3, max_tokens=8 * PER_CALL)
+
+    assert "synthesis" in reasons(panel)
+    said = [r for r in caplog.records if r.name == "ask_panel.application.discussion"]
+    assert [r.levelno for r in said] == [logging.INFO, logging.INFO]  # the discussion wraps up; its synthesis skipped
+    assert "wraps up: the panel's token budget was reached" in said[0].getMessage()
+    assert "step synthesis of panel" in said[1].getMessage() and "was not asked for" in said[1].getMessage()
 
 
 async def test_the_structured_fallback_tallies_what_the_experts_said_in_the_rounds_held() -> None:

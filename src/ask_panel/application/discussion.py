@@ -450,7 +450,8 @@ class PanelDiscussion:
             f"{stop.reached}; {self._stopped_at} and the {speaker.name}'s {key.name} was not asked for: "
             f"{fell_back.instead}"
         )
-        log.warning("step %s of panel %s fell back: %s", key, self._panel.panel_id, reason)
+        # A budget the panel or its tenant set, reached: how the run was meant to end, not a fault to warn of.
+        log.info("step %s of panel %s was not asked for: %s", key, self._panel.panel_id, reason)
 
         def record() -> None:
             self._checkpoint.record_decision(key, fell_back.decision)
