@@ -303,3 +303,29 @@ async def test_the_judge_says_an_argument_went_unanswered_only_when_no_reply_nam
             later = [m.content for m in debate[cited + 1 :] if m.agent_id in other_side]
             assert not any(phrase in text for text in later), (reason, phrase)
     assert checked > 0
+
+
+async def test_a_delphi_probability_reads_as_a_chance_and_outsiders_hold_it_loosely(simulated: Container) -> None:
+    """'My estimate is 60%, because the primary endpoint usually sets the pace' answered a probability question."""
+    for seed in range(4):
+        panel = await run(simulated, QUESTION, "delphi", TEAM, seed=seed, max_rounds=2)
+        for message in panel.messages():
+            if message.role != "expert" or message.round != 1:
+                continue
+            first = next(sentences(message.content))
+            assert "sets the pace" not in message.content
+            if message.agent_id in ("fda_expert", "clinical_expert"):  # the question's field and its neighbour
+                assert re.search(r"succeeds as planned|I would give it", first), first
+            else:  # reimbursement and commercial: outside a 510(k) question
+                assert re.search(r"outside my field|outside view|not a specialist", first), first
+
+
+async def test_a_socratic_answer_opens_with_the_experts_position_so_a_dissent_quotes_a_reason(
+    simulated: Container,
+) -> None:
+    """A dissent quoted 'To answer directly: the assumption I rely on most is ...': the answer, not the position."""
+    for seed in range(4):
+        panel = await run(simulated, QUERIES[3], "socratic", TEAM[:3], seed=seed, max_rounds=2)
+        for message in panel.messages():
+            if message.role == "expert" and message.stance is not None:
+                assert f"'{message.stance.position}'" in next(sentences(message.content)), message.content

@@ -265,7 +265,9 @@ class Decisions:
         if not supporters or modal is None:
             topic = self.ctx.question.topic
             return f"No position won clear support, so the safest course on {topic} is to learn more first."
-        lead = max(supporters, key=lambda v: (v.confidence or 0, v.name))
+        said = _all_voices(self.ctx)
+        deferring = {v.name for v in supporters if any(_deferring(x.text) for x in said if x.name == v.name)}
+        lead = max(supporters, key=lambda v: (v.name not in deferring, v.confidence or 0, v.name))
         total = len(supporters) + len(others)
         concern = concern_in(lead.text)
         reason = f", pointing to {concern}" if concern else ""
@@ -393,6 +395,19 @@ def conditions_in(text: str) -> list[str]:
 
 def _all_voices(ctx: Context) -> list[Voice]:
     return voices_in(ctx.prompt)
+
+
+_DEFERS = re.compile(
+    r"not my specialty|not my field|outside my field|not a specialist|rather than as a specialist|"
+    r"stay in my lane|from the side of|informed outsider|outside view|no inside view|"
+    r"specialists' (?:view|numbers|evidence)"
+)
+"""How the simulated experts say a question lies outside their field (`simulated_text.py`)."""
+
+
+def _deferring(text: str) -> bool:
+    """The speaker spoke as a non-specialist (a rationale credits a specialist with the case, when one agrees)."""
+    return _DEFERS.search(text) is not None
 
 
 def _majority(supporters: list[Voice], others: list[Voice]) -> bool:

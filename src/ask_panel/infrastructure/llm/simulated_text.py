@@ -35,7 +35,7 @@ from ask_panel.infrastructure.llm.simulated_views import (
 )
 
 CLAIMS = (
-    "I favour '{option}', because from where I sit {benefit} matters more than anything else here.",
+    "I favour '{option}', because from where I sit the priority here is {benefit}.",
     "My recommendation is '{option}': it gives us {benefit} while keeping {risk} in check.",
     "'{option}' is where I land, because it protects us best against {risk}.",
     "I would choose '{option}', since it is the surest way to {benefit_verb}.",
@@ -95,6 +95,8 @@ AGREE_PLAIN = (
 AGREE_ON = (
     "{other} is right about {other_concern}, and that supports the same choice.",
     "{other}'s point about {other_concern} is the strongest argument made so far, and I share it.",
+    "What {other} said about {other_concern} matches what I see in my own work.",
+    "I would underline {other}'s point about {other_concern}; it is the heart of the case.",
 )
 DISAGREE = (
     "I disagree with {other}: '{other_option}' underrates {risk}.",
@@ -120,16 +122,17 @@ CHANGED_PLAIN = (
     "I am changing my vote from '{previous}' to '{option}'; {other} made the better case.",
 )
 HOLD = (
-    "I still favour '{option}', because {benefit} matters more than anything said against it.",
+    "I still favour '{option}', because nothing said against it outweighs {benefit}.",
     "My position on '{option}' stands after this round: it is still the surest way to {benefit_verb}.",
     "I stay with '{option}', because it still does most to keep {risk} in check.",
-    "Having heard the others, I keep '{option}' as my recommendation, because {benefit} is what this turns on.",
+    "Having heard the others, I keep '{option}' as my recommendation, because this turns on {benefit}.",
     "Nothing said so far moves me off '{option}': it remains the best answer to {risk}.",
 )
 HOLD_OUTSIDE = (
     "I remain with '{option}'; seen from {own_area}, it is still the safer of the options.",
     "Having heard the specialists, I keep '{option}', because from the side of {own_area} it leaves fewer loose ends.",
     "Nothing said so far moves me off '{option}', though I would give way to a specialist who showed me why.",
+    "I keep my vote for '{option}'; from the side of {own_area}, none of the objections changes the picture.",
 )
 QUESTIONS = (
     "{name}, you favour '{option}': what evidence about {topic} would change your mind?",
@@ -143,17 +146,17 @@ QUESTIONS_OPEN = (
     "{name}, where could your reading of {topic} turn out to be wrong?",
 )
 ANSWER_EVIDENCE = (
-    "To answer directly: the evidence that would change my mind is {evidence}.",
+    "To your question: the evidence that would change my mind is {evidence}.",
     "What would change my mind is {evidence}.",
     "Show me {evidence} pointing the other way, and I would reconsider.",
 )
 ANSWER_ASSUMPTION = (
-    "To answer directly: the assumption I rely on most is that {condition}.",
+    "To your question: the assumption I rely on most is that {condition}.",
     "My weakest assumption is that {condition}.",
     "Everything I said rests on the assumption that {condition}.",
 )
 ANSWER_SCEPTIC = (
-    "To answer directly: a sceptic would point to {risk}, and I take that seriously.",
+    "To your question: a sceptic would point to {risk}, and I take that seriously.",
     "A sceptical reviewer would go straight to {risk}, and that is a fair line of attack.",
     "The strongest case against me is {risk}, and I take it seriously.",
 )
@@ -189,7 +192,7 @@ PRO_REBUT = (
     "{other} points to {other_concern}; that is a reason to plan carefully, not a reason to reject the proposition.",
 )
 PRO_REBUT_PLAIN = (
-    "{other}'s objection does not change the balance: {benefit} outweighs {risk}.",
+    "{other}'s objection does not change the balance: the gain in {benefit} is worth the exposure to {risk}.",
     "{other} lists what could go wrong, but not what we lose by waiting.",
 )
 CON_REBUT = (
@@ -225,6 +228,12 @@ DELPHI_FIRST_OUTSIDE = (
     "As an outside view from {own_area}, I would put it at {value}.",
     "I am not a specialist in {area}, so take my {value} as an informed outsider's number.",
 )
+DELPHI_OUTSIDE_BASIS = (
+    "My number leans on comparable projects I have seen, not on inside knowledge of {area}.",
+    "I would weight the specialists' numbers above mine on this.",
+    "I have no inside view of {area}, so I am anchoring on what similar projects took.",
+    "The specialists on the panel know {area} better than I do, and my number should count for less.",
+)
 DELPHI_HOLD = (
     "The group median of {median} is close to my view, so I keep my estimate at {value}.",
     "I keep my estimate at {value}: the group median of {median} gives me no reason to move.",
@@ -241,6 +250,7 @@ DELPHI_MOVE = (
     "The feedback moves me from {first} to {value}: the group median of {median} reflects risks I misjudged.",
     "I revise my estimate from {first} to {value}; the group's median of {median} is a fair correction.",
     "Seeing the group at {median}, I adjust my estimate from {first} to {value}.",
+    "I now put it at {value} rather than {first}: the group's {median} made me recheck my assumptions.",
 )
 DELPHI_RANGE = (
     "That puts me in the range '{option}'.",
@@ -255,6 +265,7 @@ DELPHI_OPTION = (
     "On the options themselves, I would pick '{option}'.",
     "As for the options, mine is '{option}'.",
     "I would back '{option}' among the options.",
+    "Among the options, my choice is '{option}'.",
 )
 DELPHI_ASSUME = (
     "That estimate assumes that {condition}.",
@@ -381,11 +392,11 @@ def expert_turn(ctx: Context, rng: random.Random, seed: str) -> str:
         return tidy([w.lens(), w.fact(), w.say(EVIDENCE), w.say(CONDITIONS)])
     view = view_of(ctx, options, seed)
     if ctx.asked is not None:
-        answer = _answer(w, ctx.asked)
         first = w.claim(view.position) if view.previous is None else _change_or_hold(w, view)
+        answer = _answer(w, ctx.asked)
         fact = w.fact()
         closing = "" if w.outside else w.say(RISKS) if w.slots["condition"] in answer else w.say(CONDITIONS)
-        return tidy([answer, first, fact, closing])
+        return tidy([first, answer, fact, closing])
     if view.previous is None:
         sentences = [w.claim(view.position)]
         if view.agree_with is None and view.disagree_with is None:
@@ -520,15 +531,18 @@ def delphi_turn(ctx: Context, rng: random.Random, seed: str) -> str:
             sentences = [w.say(DELPHI_HOLD, **said)]
         else:
             sentences = [w.say(DELPHI_HOLD_APART, side="above" if value > ctx.median else "below", **said)]
-    sentences.append(w.fact())
     later = first is not None
+    if not w.outside:
+        sentences.append(w.fact())
+    elif not later or rng.random() < 0.4:
+        sentences.append(w.say(DELPHI_OUTSIDE_BASIS))
     if ctx.options and (not later or rng.random() < 0.5):
         ranged = option_for_estimate(ctx.options, value)
         if ranged is not None:
             sentences.append(w.say(DELPHI_RANGE, option=ranged))
         else:
             sentences.append(w.say(DELPHI_OPTION, option=view_of(ctx, ctx.options, seed).position))
-    if not later or rng.random() < 0.4:
+    if not w.outside and (not later or rng.random() < 0.4):
         sentences.append(w.say(DELPHI_ASSUME))
     return tidy(sentences)
 
