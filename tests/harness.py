@@ -86,10 +86,13 @@ def expert_messages(panel: Panel) -> list[Any]:
     return [m for m in panel.messages() if m.role == "expert"]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, attempts: int = 5000) -> None:
-    """Wait until `check()` holds (bounded; no timing is asserted)."""
-    for _ in range(attempts):
-        if await check():
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError(f"never happened: {what}")
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 30.0) -> None:
+    """Wait until `check()` holds (bounded generously for a loaded machine; no timing is asserted)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                if await check():
+                    return
+                await asyncio.sleep(0.001)  # polls state that has no event to await
+    except TimeoutError:
+        raise AssertionError(f"never happened: {what}") from None

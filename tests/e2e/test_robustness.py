@@ -57,7 +57,7 @@ async def wait_for_no_leftover_tasks(baseline: set[asyncio.Task[Any]]) -> None:
     async def none_left() -> bool:
         return not task_leftovers(baseline)
 
-    await wait_until(none_left, what=f"no request or panel task left: {task_leftovers(baseline)}", timeout_s=15)
+    await wait_until(none_left, what=f"no request or panel task left: {task_leftovers(baseline)}")
 
 
 def record_subscribers(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> list[Subscriber]:

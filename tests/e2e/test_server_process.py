@@ -43,7 +43,7 @@ async def wait_for_exit(server: ServerProcess) -> int:
     async def exited() -> bool:
         return server.process.poll() is not None
 
-    await wait_until(exited, what="the server process exits", timeout_s=20)
+    await wait_until(exited, what="the server process exits", timeout_s=60)
     code = server.process.returncode
     assert code is not None
     return code

@@ -71,10 +71,12 @@ def service_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def wait_until_healthy(base_url: str, process: ServiceProcess, attempts: int = 300, probe: str = "/readyz") -> None:
-    """Until `probe` answers 200 (`/healthz` for a process started while a dependency is down)."""
+def wait_until_healthy(base_url: str, process: ServiceProcess, timeout_s: float = 90.0, probe: str = "/readyz") -> None:
+    """Until `probe` answers 200 (`/healthz` for a process started while a dependency is down); a process starts
+    in seconds, but a loaded machine (two test workers, browsers, other servers) may take far longer."""
+    deadline = time.monotonic() + timeout_s
     with httpx2.Client(timeout=1.0) as client:
-        for _ in range(attempts):
+        while time.monotonic() < deadline:
             if process.process.poll() is not None:
                 raise AssertionError(f"{process.args} exited:\n{process.output()}")
             try:

@@ -51,7 +51,7 @@ class Registry:
 
 
 async def eventually(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):  # generous for a loaded machine; nothing asserted on time
         while not condition():  # noqa: ASYNC110 (polls the supervisor's state, which has no event)
             await asyncio.sleep(0.005)
 
