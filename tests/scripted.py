@@ -103,13 +103,17 @@ class ScriptedProvider:
         *,
         delay_s: float = 0.0,
         fail_for: Callable[[Call], bool] | None = None,
+        hold_for: Callable[[Call], bool] | None = None,
         usage: TokenUsage | Callable[[Call], TokenUsage] = TokenUsage(10, 5),
     ) -> None:
-        """`usage`: the tokens every call reports (or a function of the call)."""
+        """`usage`: the tokens every call reports (or a function of the call); calls for which `hold_for` is
+        true wait until `release()` (a run that must still be under way at some point, however slow the machine)."""
         self.usage = usage
         self.answer = answer
         self.delay_s = delay_s
         self.fail_for = fail_for
+        self.hold_for = hold_for
+        self._released = asyncio.Event()
         self.calls: list[Call] = []
         self.started = 0
 
@@ -127,6 +131,8 @@ class ScriptedProvider:
         self.started += 1
         if self.fail_for is not None and self.fail_for(call):
             raise ProviderError(f"scripted failure for {call.speaker}", retryable=False)
+        if self.hold_for is not None and self.hold_for(call):
+            await self._released.wait()
         answer = self.answer(call)
         text = answer if isinstance(answer, str) else json.dumps(answer)
         if self.delay_s:
@@ -135,6 +141,10 @@ class ScriptedProvider:
             yield TextDelta(piece)
         usage = self.usage(call) if callable(self.usage) else self.usage
         yield StreamEnd(model or "scripted-1", usage)
+
+    def release(self) -> None:
+        """The held calls go on."""
+        self._released.set()
 
     def calls_by(self, speaker: str) -> list[Call]:
         return [c for c in self.calls if c.speaker == speaker]

@@ -49,7 +49,9 @@ async def test_a_watcher_on_one_process_gets_every_event_of_a_panel_run_by_anoth
 
 async def test_a_cancel_on_one_process_stops_the_run_on_another() -> None:
     store, broker = MemoryStore(), MemoryBroker()
-    slow = ScriptedProvider(delay_s=0.005)
+    # One expert's turn is held, so the run is surely under way when the cancel arrives (these agreeable experts
+    # end after round 1, within milliseconds).
+    slow = ScriptedProvider(delay_s=0.005, hold_for=lambda call: call.speaker == "Dr. Samuel Okafor")
     async with (
         process("runner", store, broker, slow) as runner,
         process("api", store, broker, ScriptedProvider()) as api,

@@ -98,7 +98,9 @@ async def test_only_a_draft_can_be_executed_and_only_an_unfinished_panel_cancell
 
 
 async def test_cancelling_a_running_panel_stops_it_and_nothing_is_appended_after() -> None:
-    provider = ScriptedProvider(delay_s=0.01)
+    # One expert's turn is held: these agreeable experts end after round 1, and unheld the run could end before
+    # the cancel on a loaded machine. The cancel must meet a running panel.
+    provider = ScriptedProvider(delay_s=0.01, hold_for=lambda call: call.speaker == "Dr. Samuel Okafor")
     async with harness(memory_settings(), provider) as container:
         panel_id = await create(container, "structured", TWO, max_rounds=3, consensus_threshold=1.0)
         await container.panels.execute(TENANT, panel_id)
@@ -134,7 +136,9 @@ async def test_lists_are_newest_first_and_filtered() -> None:
 async def test_an_interrupted_panel_resumes_on_the_next_start_without_repeating_a_turn() -> None:
     uow = MemoryUnitOfWorkFactory()
     settings = memory_settings()
-    slow = ScriptedProvider(delay_s=0.005)
+    # The third expert's turn is held, so the run is still under way when the process stops (these agreeable
+    # experts end after round 1: unheld, its last turn and the synthesis could finish before the stop).
+    slow = ScriptedProvider(delay_s=0.005, hold_for=lambda call: call.speaker == "Laura Martinez")
     first = bootstrap(settings, uow=uow, recovery=MemoryRecoveryScanner(uow.store), providers=scripted(slow))
     await first.start()
     panel_id = await create(first, "structured", ["fda_expert", "clinical_expert", "reimbursement_expert"])
