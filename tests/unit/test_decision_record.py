@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,3 +115,15 @@ def test_every_format_says_the_panel_is_degraded_and_why() -> None:
     assert 'class="badge degraded"' in html
     assert '"degraded": true' in render_report(panel, "json", now=NOW)
     assert "0.0123" in markdown and "0.0123" in html
+
+
+def test_a_debate_s_record_heads_its_points_as_the_judge_s_grounds_and_the_other_side() -> None:
+    panel = degraded_panel()
+    assert panel.final_recommendation is not None
+    debate = panel.model_copy(
+        update={"final_recommendation": replace(panel.final_recommendation, verdict={"winner": "opponents"})}
+    )
+    markdown = render_report(debate, "md", now=NOW)
+    assert "### Arguments the judge relied on" in markdown and "### The other side" in markdown
+    assert "### Agreement" not in markdown and "### Dissent" not in markdown
+    assert "### Agreement" in render_report(degraded_panel(), "md", now=NOW), "a panel without a verdict keeps them"

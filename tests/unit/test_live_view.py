@@ -107,3 +107,18 @@ def test_delphi_feedback_is_not_repeated_after_the_facilitator_said_it() -> None
     out = io.StringIO()
     LiveView(Console(file=out, width=60, color_system=None, force_terminal=False)).show(round_complete(2, delphi))
     assert out.getvalue().strip() == ""
+
+
+def test_a_debate_s_outcome_heads_its_points_as_the_judge_s_grounds_and_the_other_side() -> None:
+    outcome = Recommendation(
+        "Reject the proposition: run a trial in Germany first.",
+        "The opponents made the stronger case.",
+        ("Dr. Klaus Weber (opponent, round 2): the notified body would reject the clinical evaluation.",),
+        ("Nina Patel (proponent) argued: reference sites sell for us.",),
+        degraded=False,
+        decided_by="judge",
+        verdict={"winner": "opponents", "confidence": 0.7, "proponents": ["commercial_expert"], "opponents": []},
+    )
+    text = shown(completed(outcome))
+    assert "Arguments the judge relied on" in text and "The other side" in text
+    assert "Agreement" not in text and "Dissent" not in text, "nobody agreed: the judge ruled"

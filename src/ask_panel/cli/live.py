@@ -152,10 +152,16 @@ class LiveView:
             Text(""),
             Text(rec["rationale"]),
         ]
+        debated = bool(rec.get("verdict"))  # a debate's points are the judge's grounds and the losing side's case
         if rec.get("agreement_points"):
-            parts += [Text(""), Text("Agreement", style="green"), bullets(rec["agreement_points"])]
+            heading = "Arguments the judge relied on" if debated else "Agreement"
+            parts += [Text(""), Text(heading, style="green"), bullets(rec["agreement_points"])]
         if rec.get("dissent"):
-            parts += [Text(""), Text("Dissent", style="yellow"), bullets(rec["dissent"])]
+            parts += [
+                Text(""),
+                Text("The other side" if debated else "Dissent", style="yellow"),
+                bullets(rec["dissent"]),
+            ]
         usage = data.get("usage") or {}
         footer = (
             f"consensus {data['consensus']:.2f} · confidence {data['confidence']:.2f}"

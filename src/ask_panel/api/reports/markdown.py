@@ -84,9 +84,10 @@ def render_markdown(record: DecisionRecord) -> str:
             lines.append(f"Estimate: {md(rec.estimate_summary)}.")
         if rec.verdict:
             lines.append(f"Verdict: {component_value(rec.verdict)}.")
-        lines += ["", "### Agreement", ""]
+        # a debate's points are the arguments its judge relied on, and its dissent the losing side's case
+        lines += ["", "### Arguments the judge relied on" if rec.verdict else "### Agreement", ""]
         lines += [f"- {md(p)}" for p in rec.agreement_points] or ["- (none recorded)"]
-        lines += ["", "### Dissent", ""]
+        lines += ["", "### The other side" if rec.verdict else "### Dissent", ""]
         lines += [f"- {md(d)}" for d in rec.dissent] or ["- (none)"]
     if record.error:
         lines += ["", "## Error", "", quote(record.error)]
