@@ -51,8 +51,9 @@ def expected(
     mean (nothing, without an estimate).
 
     Not the mean alone: every prompt carries the discussion so far, so calls grow as it goes on and
-    the mean of the earlier ones falls short (with it, 70 of 200 simulated panels went past their
-    max_tokens, by up to 16 %; with the largest call, 7, each by its one synthesis call).
+    the mean of the earlier ones falls short (bench/budget_adherence.py: with it, 62 of 200 simulated
+    panels went past their max_tokens; with the largest call, 3 to 9, as a call can still outgrow every
+    earlier one: a synthesis, a structured round 2 that reads all of round 1).
     """
     per_call = used if used.llm_calls else (estimate or Usage())
     calls = max(per_call.llm_calls, 1)
