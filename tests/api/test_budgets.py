@@ -223,6 +223,9 @@ async def test_usage_is_read_by_day_for_the_tenant_only() -> None:
     [
         {"from": "yesterday"},
         {"to": "2026-02-30"},
+        {"to": "0"},  # pydantic alone reads a number as a Unix time's day (found by the fuzzer)
+        {"from": "1700000000"},
+        {"from": "2026-11-01T00:00:00"},
         {"from": "2026-11-30", "to": "2026-11-01"},
         {"from": "2024-01-01", "to": "2026-01-01"},
     ],

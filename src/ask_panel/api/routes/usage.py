@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BeforeValidator
 
 from ask_panel.api.deps import Tenant, container_of
 from ask_panel.api.errors import BadRequest
@@ -15,6 +17,17 @@ from ask_panel.application.usage import UsageService
 from ask_panel.domain.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["usage"])
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _written_as_a_day(value: object) -> object:
+    """Only YYYY-MM-DD: pydantic would also read `0` or `1700000000` as a Unix time's day."""
+    if isinstance(value, str) and not DAY.fullmatch(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_written_as_a_day)]
 
 
 async def usage_service(request: Request) -> UsageService:
@@ -26,9 +39,9 @@ async def get_usage(
     tenant: Tenant,
     usage: Annotated[UsageService, Depends(usage_service)],
     first: Annotated[
-        dt.date | None, Query(alias="from", description="First UTC day (YYYY-MM-DD); default: this month's first")
+        Day | None, Query(alias="from", description="First UTC day (YYYY-MM-DD); default: this month's first")
     ] = None,
-    last: Annotated[dt.date | None, Query(alias="to", description="Last UTC day (YYYY-MM-DD); default: today")] = None,
+    last: Annotated[Day | None, Query(alias="to", description="Last UTC day (YYYY-MM-DD); default: today")] = None,
 ) -> UsageResponse:
     """The tenant's model usage by UTC day from `from` to `to` (both included, at most 366 days), its totals,
     and its daily and monthly budgets with what it has spent against them. A date that cannot be read, or
