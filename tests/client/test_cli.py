@@ -11,6 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -262,6 +263,32 @@ def test_local_runs_a_panel_in_process_with_no_server(tmp_path: Path) -> None:
     live = ask_panel("ask", QUESTION, "--experts", EXPERTS, "--rounds", "1", "--local", env=env)
     assert live.returncode == ExitCode.OK, live.stderr
     assert "Recommendation" in live.stdout
+
+
+def test_ask_takes_a_budget_and_a_seed_and_the_panel_wraps_up_at_the_budget(tmp_path: Path) -> None:
+    env = cli_env(
+        ASK_PANEL_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'local.db'}",
+        ASK_PANEL_SIMULATED_TOKEN_DELAY_MS="0",
+        ASK_PANEL_URL=f"http://127.0.0.1:{free_port()}",
+    )
+    args = ("ask", QUESTION, "--experts", EXPERTS, "--rounds", "3", "--seed", "11", "--json", "--local")
+    full = json_lines(ask_panel(*args, env=env).stdout)
+    used = full[-1]["data"]["usage"]
+    assert not full[-1]["data"]["recommendation"]["degraded"]
+    budget = str((used["input_tokens"] + used["output_tokens"]) // 2)  # half of what the whole panel took
+
+    capped = ask_panel(*args, "--max-tokens", budget, env=env)
+    assert capped.returncode == ExitCode.OK, capped.stderr
+    events = json_lines(capped.stdout)
+    assert events[-1]["event"] == "panel_complete"
+    outcome = events[-1]["data"]["recommendation"]
+    assert outcome["degraded"] and any("token budget" in f["reason"] for f in outcome["fallbacks"])
+
+    def first_round(run: list[dict[str, Any]]) -> list[str]:
+        said = [e["data"] for e in run if e["event"] == "expert_speaking"]
+        return [m["content"] for m in said if m.get("round") == 1]
+
+    assert first_round(events) and first_round(events) == first_round(full), "the same seed speaks the same way"
 
 
 def test_every_command_has_help() -> None:

@@ -27,6 +27,15 @@ def ask_command(
         str | None, typer.Option("--experts", help="comma-separated expert ids (default: picked for the question)")
     ] = None,
     rounds: Annotated[int | None, typer.Option("--rounds", min=1, max=10, help="at most this many rounds")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=1, help="the panel's token budget (it wraps up or stops there)")
+    ] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", min=0.0, help="the panel's cost budget in USD")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="the same seed and question run the same way")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the events as JSON lines, for scripts")] = False,
     tokens: Annotated[
         bool | None,
@@ -40,7 +49,8 @@ def ask_command(
     if panel_type not in PANEL_TYPES:
         raise typer.BadParameter(f"must be one of: {', '.join(PANEL_TYPES)}", param_hint="--type")
     agent_ids = [e.strip() for e in experts.split(",") if e.strip()] if experts else None
-    configuration = {"max_rounds": rounds} if rounds is not None else None
+    settings = {"max_rounds": rounds, "max_tokens": max_tokens, "max_cost_usd": max_cost, "seed": seed}
+    configuration = {k: v for k, v in settings.items() if v is not None} or None
 
     async def ask() -> ExitCode:
         prompts = Console(stderr=True, highlight=False)
