@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -46,6 +47,15 @@ def normalize_origin(value: str) -> str:
     host = f"[{host}]" if ":" in host else host
     default_port = {"http": 80, "https": 443}[scheme]  # browsers leave it out of the Origin header
     return f"{scheme}://{host}" + (f":{port}" if port not in (None, default_port) else "")
+
+
+def _comma_separated(value: object, normalize: Callable[[str], str]) -> object:
+    """A comma-separated setting (or a list) as a tuple of normalized, distinct, non-blank entries, in order."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, list | tuple):
+        return tuple(dict.fromkeys(normalize(str(v)) for v in value if str(v).strip()))
+    return value
 
 
 def describe_refusal(error: ValidationError) -> str:
@@ -180,11 +190,7 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.split(",")
-        if isinstance(value, list | tuple):
-            return tuple(dict.fromkeys(normalize_origin(str(v)) for v in value if str(v).strip()))
-        return value
+        return _comma_separated(value, normalize_origin)
 
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     """Host names the service answers (comma-separated, `*` for any), besides the loopback names; empty: with
@@ -193,11 +199,7 @@ class Settings(BaseSettings):
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _hosts(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.split(",")
-        if isinstance(value, list | tuple):
-            return tuple(dict.fromkeys(str(v).strip().strip("[]").lower() for v in value if str(v).strip()))
-        return value
+        return _comma_separated(value, lambda host: host.strip().strip("[]").lower())
 
     log_format: Literal["auto", "json", "console"] = "auto"
     """auto: JSON lines in production, readable lines elsewhere."""
